@@ -1,0 +1,20 @@
+{
+  "targets": [
+    {
+      "target_name": "zbpf",
+      "sources": [
+        "native/core/shared_region.cc",
+        "native/core/readiness.cc",
+        "native/bsd/bpf_device.cc",
+        "native/napi/js_error.cc",
+        "native/napi/lent_view.cc",
+        "native/napi/options.cc",
+        "native/napi/bpf_handle.cc",
+        "native/napi/addon.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Werror=return-type"]
+    }
+  ]
+}

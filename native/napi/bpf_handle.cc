@@ -1,0 +1,212 @@
+#include "bpf_handle.h"
+
+#include "js_error.h"
+#include "options.h"
+
+namespace zbpf {
+
+namespace {
+
+BpfMode ParseMode(const std::string& mode) {
+  if (mode == "zerocopy") return BpfMode::kZerocopy;
+  if (mode == "buffered") return BpfMode::kBuffered;
+  return BpfMode::kAuto;
+}
+
+}  // namespace
+
+Napi::Function BpfHandle::Define(Napi::Env env) {
+  return DefineClass(env, "BpfHandle",
+                     {
+                         InstanceAccessor<&BpfHandle::Mode>("mode"),
+                         InstanceAccessor<&BpfHandle::BufferLength>("bufferLength"),
+                         InstanceAccessor<&BpfHandle::LinkType>("linkType"),
+                         InstanceMethod<&BpfHandle::Headers>("headers"),
+                         InstanceMethod<&BpfHandle::Lend>("lend"),
+                         InstanceMethod<&BpfHandle::Revoke>("revoke"),
+                         InstanceMethod<&BpfHandle::Rotate>("rotate"),
+                         InstanceMethod<&BpfHandle::Read>("read"),
+                         InstanceMethod<&BpfHandle::Stats>("stats"),
+                         InstanceMethod<&BpfHandle::Attached>("attached"),
+                         InstanceMethod<&BpfHandle::SetFilter>("setFilter"),
+                         InstanceMethod<&BpfHandle::Watch>("watch"),
+                         InstanceMethod<&BpfHandle::Close>("close"),
+                     });
+}
+
+// new BpfHandle(options, onReadable): options as normalised by lib/providers/bpf.ts.
+BpfHandle::BpfHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfHandle>(info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject() || !info[1].IsFunction()) {
+    Napi::TypeError::New(env, "BpfHandle(options, onReadable)").ThrowAsJavaScriptException();
+    return;
+  }
+  Napi::Object js = info[0].As<Napi::Object>();
+  BpfOptions options;
+  options.device = options::String(js, "device", options.device);
+  options.interface = options::String(js, "interface");
+  options.mode = ParseMode(options::String(js, "mode", "auto"));
+  options.buffer_size = static_cast<std::size_t>(options::Number(js, "bufferSize"));
+  options.immediate = options::Bool(js, "immediate");
+  options.direction = static_cast<unsigned>(options::Number(js, "direction", freebsd::kDirectionInOut));
+  options.promiscuous = options::Bool(js, "promiscuous");
+  options.filter = options::Program(js.Get("filter"));
+
+  if (!ThrowIfFailed(env, BpfDevice::Open(options, &device_))) return;
+
+  uv_loop_t* loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) {
+    Napi::Error::New(env, "zbpf: no event loop for this environment").ThrowAsJavaScriptException();
+    Release();
+    return;
+  }
+  watcher_ = std::make_unique<ReadinessWatcher>(loop, device_->fd(), [this](int status) { OnReadiness(status); });
+  on_readable_ = Napi::Persistent(info[1].As<Napi::Function>());
+  async_context_ = std::make_unique<Napi::AsyncContext>(env, "zbpf:bpf");
+  Addon::Of(env).Track(this);
+}
+
+BpfHandle::~BpfHandle() { Release(); }
+
+Status BpfHandle::Release() {
+  if (!device_) return Status::Ok();
+  Addon::Of(Env()).Untrack(this);
+  for (LentView& view : data_) view.Revoke();
+  for (LentView& view : headers_) view.Revoke();
+  if (watcher_) watcher_->Close();  // before the fd goes away
+  watcher_.reset();
+  Status status = device_->Close();
+  device_.reset();
+  on_readable_.Reset();  // async_context_ stays: Release may run inside OnReadiness's MakeCallback
+  return status;
+}
+
+bool BpfHandle::CheckOpen(Napi::Env env) {
+  if (device_) return true;
+  Napi::Error error = Napi::Error::New(env, "capture is closed");
+  error.Set("code", Napi::String::New(env, "ERR_ZBPF_CLOSED"));
+  error.ThrowAsJavaScriptException();
+  return false;
+}
+
+int BpfHandle::CheckedBufferIndex(const Napi::CallbackInfo& info) {
+  if (!CheckOpen(info.Env())) return -1;
+  int index = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : -1;
+  if (index < 0 || index >= device_->buffer_count()) {
+    Napi::RangeError::New(info.Env(), "no such buffer").ThrowAsJavaScriptException();
+    return -1;
+  }
+  return index;
+}
+
+Napi::Value BpfHandle::Mode(const Napi::CallbackInfo& info) {
+  if (!CheckOpen(info.Env())) return {};
+  return Napi::String::New(info.Env(), device_->zerocopy() ? "zerocopy" : "buffered");
+}
+
+Napi::Value BpfHandle::BufferLength(const Napi::CallbackInfo& info) {
+  if (!CheckOpen(info.Env())) return {};
+  return Napi::Number::New(info.Env(), static_cast<double>(device_->buffer_length()));
+}
+
+Napi::Value BpfHandle::LinkType(const Napi::CallbackInfo& info) {
+  if (!CheckOpen(info.Env())) return {};
+  return Napi::Number::New(info.Env(), device_->link_type());
+}
+
+// The 32-byte bpf_zbuf_header of each zero-copy buffer, read and acknowledged with Atomics.
+Napi::Value BpfHandle::Headers(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckOpen(env)) return {};
+  Napi::Array result = Napi::Array::New(env);
+  if (!device_->zerocopy()) return result;
+  for (uint32_t i = 0; i < 2; ++i) {
+    result.Set(i, headers_[i].Lend(env, device_->buffer(i), freebsd::kZbufHeaderSize));
+  }
+  return result;
+}
+
+// lend(index, offset, length): the handed-over part of a buffer, until revoke(index).
+Napi::Value BpfHandle::Lend(const Napi::CallbackInfo& info) {
+  int index = CheckedBufferIndex(info);
+  if (index < 0) return {};
+  double offset = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -1;
+  double length = info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : -1;
+  if (offset < 0 || length < 0 || offset + length > static_cast<double>(device_->buffer_length())) {
+    Napi::RangeError::New(info.Env(), "lend: range outside the buffer").ThrowAsJavaScriptException();
+    return {};
+  }
+  return data_[index].Lend(info.Env(), device_->buffer(index) + static_cast<std::size_t>(offset),
+                           static_cast<std::size_t>(length));
+}
+
+void BpfHandle::Revoke(const Napi::CallbackInfo& info) {
+  int index = CheckedBufferIndex(info);
+  if (index >= 0) data_[index].Revoke();
+}
+
+Napi::Value BpfHandle::Rotate(const Napi::CallbackInfo& info) {
+  if (!CheckOpen(info.Env())) return {};
+  int handed_over = -1;
+  if (!ThrowIfFailed(info.Env(), device_->Rotate(&handed_over))) return {};
+  return Napi::Number::New(info.Env(), handed_over);
+}
+
+Napi::Value BpfHandle::Read(const Napi::CallbackInfo& info) {
+  if (!CheckOpen(info.Env())) return {};
+  if (data_[0].lent()) {
+    Napi::Error::New(info.Env(), "read while the previous batch is still lent").ThrowAsJavaScriptException();
+    return {};
+  }
+  std::size_t length = 0;
+  if (!ThrowIfFailed(info.Env(), device_->Read(&length))) return {};
+  return Napi::Number::New(info.Env(), static_cast<double>(length));
+}
+
+Napi::Value BpfHandle::Stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckOpen(env)) return {};
+  freebsd::Stat stats{};
+  if (!ThrowIfFailed(env, device_->Stats(&stats))) return {};
+  Napi::Array result = Napi::Array::New(env, 2);
+  result.Set(0u, Napi::Number::New(env, stats.recv));
+  result.Set(1u, Napi::Number::New(env, stats.drop));
+  return result;
+}
+
+Napi::Value BpfHandle::Attached(const Napi::CallbackInfo& info) {
+  if (!CheckOpen(info.Env())) return {};
+  bool attached = false;
+  if (!ThrowIfFailed(info.Env(), device_->Attached(&attached))) return {};
+  return Napi::Boolean::New(info.Env(), attached);
+}
+
+void BpfHandle::SetFilter(const Napi::CallbackInfo& info) {
+  if (!CheckOpen(info.Env())) return;
+  ThrowIfFailed(info.Env(), device_->SetFilter(options::Program(info[0])));
+}
+
+// watch(true) reports readiness through onReadable until watch(false); never before attach
+// (§8.11), which the constructor has already done.
+void BpfHandle::Watch(const Napi::CallbackInfo& info) {
+  if (!CheckOpen(info.Env())) return;
+  if (info[0].ToBoolean().Value()) {
+    ThrowIfFailed(info.Env(), watcher_->Start());
+  } else {
+    watcher_->Stop();
+  }
+}
+
+void BpfHandle::Close(const Napi::CallbackInfo& info) { ThrowIfFailed(info.Env(), Release()); }
+
+void BpfHandle::OnReadiness(int status) {
+  Napi::Env env = Env();
+  Napi::HandleScope scope(env);
+  Napi::Value arg = status == 0 ? env.Null()
+                                : ToJsError(env, Status::Fail(-status, "uv_poll", "readiness failed")).Value();
+  // A local handle keeps the callback alive through the call, which may close this capture.
+  Napi::Function callback = on_readable_.Value();
+  callback.MakeCallback(Value(), {arg}, *async_context_);
+}
+
+}  // namespace zbpf

@@ -1,0 +1,53 @@
+// JS face of a BpfDevice: lends the buffers as ArrayBuffers, reports readiness, and exposes the
+// few ioctls the protocol in lib/providers/bpf.ts needs (at most a call or two per buffer).
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+
+#include "../bsd/bpf_device.h"
+#include "../core/readiness.h"
+#include "addon.h"
+#include "lent_view.h"
+
+namespace zbpf {
+
+class BpfHandle : public Napi::ObjectWrap<BpfHandle>, public Closable {
+ public:
+  static Napi::Function Define(Napi::Env env);
+
+  explicit BpfHandle(const Napi::CallbackInfo& info);
+  ~BpfHandle() override;
+
+  void CloseForTeardown() override { Release(); }
+
+ private:
+  Napi::Value Mode(const Napi::CallbackInfo& info);
+  Napi::Value BufferLength(const Napi::CallbackInfo& info);
+  Napi::Value LinkType(const Napi::CallbackInfo& info);
+  Napi::Value Headers(const Napi::CallbackInfo& info);
+  Napi::Value Lend(const Napi::CallbackInfo& info);
+  void Revoke(const Napi::CallbackInfo& info);
+  Napi::Value Rotate(const Napi::CallbackInfo& info);
+  Napi::Value Read(const Napi::CallbackInfo& info);
+  Napi::Value Stats(const Napi::CallbackInfo& info);
+  Napi::Value Attached(const Napi::CallbackInfo& info);
+  void SetFilter(const Napi::CallbackInfo& info);
+  void Watch(const Napi::CallbackInfo& info);
+  void Close(const Napi::CallbackInfo& info);
+
+  bool CheckOpen(Napi::Env env);
+  int CheckedBufferIndex(const Napi::CallbackInfo& info);
+  void OnReadiness(int status);
+  Status Release();
+
+  std::unique_ptr<BpfDevice> device_;
+  std::unique_ptr<ReadinessWatcher> watcher_;
+  Napi::FunctionReference on_readable_;
+  std::unique_ptr<Napi::AsyncContext> async_context_;
+  LentView headers_[2];
+  LentView data_[2];
+};
+
+}  // namespace zbpf
