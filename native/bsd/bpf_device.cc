@@ -171,8 +171,8 @@ Status BpfDevice::Rotate(int* handed_over) {
   return status;
 }
 
-Status BpfDevice::Read(std::size_t* length) {
-  ssize_t n = read(fd_, buffers_[0].data(), buffers_[0].length());
+Status BpfDevice::Read(unsigned char* into, std::size_t* length) {
+  ssize_t n = read(fd_, into != nullptr ? into : buffers_[0].data(), buffers_[0].length());
   if (n >= 0) {
     *length = static_cast<std::size_t>(n);
     return Status::Ok();
@@ -191,13 +191,18 @@ Status BpfDevice::Attached(bool* attached) {
   return status.err == EINVAL ? Status::Ok() : status;
 }
 
-Status BpfDevice::Close() {
+Status BpfDevice::CloseDescriptor() {
   if (fd_ < 0) return Status::Ok();
   int rc = close(fd_);
   int err = errno;
   fd_ = -1;
-  for (SharedRegion& region : buffers_) region.Unmap();
   return rc == 0 ? Status::Ok() : Status::Fail(err, "close(/dev/bpf)");
+}
+
+Status BpfDevice::Close() {
+  Status status = CloseDescriptor();
+  for (SharedRegion& region : buffers_) region.Unmap();
+  return status;
 }
 
 }  // namespace zbpf

@@ -48,12 +48,15 @@ class BpfDevice {
 
   // BIOCROTZBUF: *handed_over is the buffer the kernel handed over, or -1 if it had nothing to give.
   Status Rotate(int* handed_over);
-  // read(2) into buffer 0; *length is 0 when nothing is ready.
-  Status Read(std::size_t* length);
+  // read(2) into `into` (buffer_length() bytes; buffer 0 when null); *length is 0 when nothing is ready.
+  Status Read(unsigned char* into, std::size_t* length);
   Status Stats(freebsd::Stat* stats);
   // BIOCGETIF: false once the interface has gone away (§8.10).
   Status Attached(bool* attached);
   Status SetFilter(const std::vector<freebsd::Insn>& program);
+  // Closes the descriptor; the buffers stay mapped, so what was handed over stays readable.
+  Status CloseDescriptor();
+  bool descriptor_open() const { return fd_ >= 0; }
   // Closes the descriptor, then unmaps the buffers (§8.12: never the other way round).
   Status Close();
 

@@ -30,6 +30,7 @@ Napi::Function BpfHandle::Define(Napi::Env env) {
                          InstanceMethod<&BpfHandle::Attached>("attached"),
                          InstanceMethod<&BpfHandle::SetFilter>("setFilter"),
                          InstanceMethod<&BpfHandle::Watch>("watch"),
+                         InstanceMethod<&BpfHandle::Shutdown>("shutdown"),
                          InstanceMethod<&BpfHandle::Close>("close"),
                      });
 }
@@ -68,24 +69,34 @@ BpfHandle::BpfHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfHandl
 
 BpfHandle::~BpfHandle() { Release(); }
 
+// The descriptor goes first; the mappings stay until Release, so batches already handed over
+// can still be delivered after close().
+Status BpfHandle::CloseDescriptor() {
+  if (watcher_) watcher_->Close();  // before the fd goes away
+  watcher_.reset();
+  on_readable_.Reset();  // async_context_ stays: this may run inside OnReadiness's MakeCallback
+  return device_ ? device_->CloseDescriptor() : Status::Ok();
+}
+
 Status BpfHandle::Release() {
   if (!device_) return Status::Ok();
   Addon::Of(Env()).Untrack(this);
+  Status status = CloseDescriptor();
   for (LentView& view : data_) view.Revoke();
   for (LentView& view : headers_) view.Revoke();
-  if (watcher_) watcher_->Close();  // before the fd goes away
-  watcher_.reset();
-  Status status = device_->Close();
-  device_.reset();
-  on_readable_.Reset();  // async_context_ stays: Release may run inside OnReadiness's MakeCallback
+  device_.reset();  // unmaps
   return status;
 }
 
 bool BpfHandle::CheckOpen(Napi::Env env) {
   if (device_) return true;
-  Napi::Error error = Napi::Error::New(env, "capture is closed");
-  error.Set("code", Napi::String::New(env, "ERR_ZBPF_CLOSED"));
-  error.ThrowAsJavaScriptException();
+  ThrowClosed(env);
+  return false;
+}
+
+bool BpfHandle::CheckDescriptor(Napi::Env env) {
+  if (device_ && device_->descriptor_open()) return true;
+  ThrowClosed(env);
   return false;
 }
 
@@ -146,26 +157,36 @@ void BpfHandle::Revoke(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value BpfHandle::Rotate(const Napi::CallbackInfo& info) {
-  if (!CheckOpen(info.Env())) return {};
+  if (!CheckDescriptor(info.Env())) return {};
   int handed_over = -1;
   if (!ThrowIfFailed(info.Env(), device_->Rotate(&handed_over))) return {};
   return Napi::Number::New(info.Env(), handed_over);
 }
 
+// read(): into buffer 0, which must not be lent. read(target): into a JS-owned Uint8Array of
+// bufferLength bytes (used when draining at close while a batch is still out).
 Napi::Value BpfHandle::Read(const Napi::CallbackInfo& info) {
-  if (!CheckOpen(info.Env())) return {};
-  if (data_[0].lent()) {
+  if (!CheckDescriptor(info.Env())) return {};
+  unsigned char* into = nullptr;
+  if (info[0].IsTypedArray()) {
+    Napi::Uint8Array target = info[0].As<Napi::Uint8Array>();
+    if (target.ByteLength() != device_->buffer_length()) {
+      Napi::RangeError::New(info.Env(), "read: target must be bufferLength bytes").ThrowAsJavaScriptException();
+      return {};
+    }
+    into = target.Data();
+  } else if (data_[0].lent()) {
     Napi::Error::New(info.Env(), "read while the previous batch is still lent").ThrowAsJavaScriptException();
     return {};
   }
   std::size_t length = 0;
-  if (!ThrowIfFailed(info.Env(), device_->Read(&length))) return {};
+  if (!ThrowIfFailed(info.Env(), device_->Read(into, &length))) return {};
   return Napi::Number::New(info.Env(), static_cast<double>(length));
 }
 
 Napi::Value BpfHandle::Stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!CheckOpen(env)) return {};
+  if (!CheckDescriptor(env)) return {};
   freebsd::Stat stats{};
   if (!ThrowIfFailed(env, device_->Stats(&stats))) return {};
   Napi::Array result = Napi::Array::New(env, 2);
@@ -175,27 +196,29 @@ Napi::Value BpfHandle::Stats(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value BpfHandle::Attached(const Napi::CallbackInfo& info) {
-  if (!CheckOpen(info.Env())) return {};
+  if (!CheckDescriptor(info.Env())) return {};
   bool attached = false;
   if (!ThrowIfFailed(info.Env(), device_->Attached(&attached))) return {};
   return Napi::Boolean::New(info.Env(), attached);
 }
 
 void BpfHandle::SetFilter(const Napi::CallbackInfo& info) {
-  if (!CheckOpen(info.Env())) return;
+  if (!CheckDescriptor(info.Env())) return;
   ThrowIfFailed(info.Env(), device_->SetFilter(options::Program(info[0])));
 }
 
 // watch(true) reports readiness through onReadable until watch(false); never before attach
 // (§8.11), which the constructor has already done.
 void BpfHandle::Watch(const Napi::CallbackInfo& info) {
-  if (!CheckOpen(info.Env())) return;
+  if (!CheckDescriptor(info.Env())) return;
   if (info[0].ToBoolean().Value()) {
     ThrowIfFailed(info.Env(), watcher_->Start());
   } else {
     watcher_->Stop();
   }
 }
+
+void BpfHandle::Shutdown(const Napi::CallbackInfo& info) { ThrowIfFailed(info.Env(), CloseDescriptor()); }
 
 void BpfHandle::Close(const Napi::CallbackInfo& info) { ThrowIfFailed(info.Env(), Release()); }
 

@@ -35,11 +35,14 @@ class BpfHandle : public Napi::ObjectWrap<BpfHandle>, public Closable {
   Napi::Value Attached(const Napi::CallbackInfo& info);
   void SetFilter(const Napi::CallbackInfo& info);
   void Watch(const Napi::CallbackInfo& info);
+  void Shutdown(const Napi::CallbackInfo& info);
   void Close(const Napi::CallbackInfo& info);
 
   bool CheckOpen(Napi::Env env);
+  bool CheckDescriptor(Napi::Env env);
   int CheckedBufferIndex(const Napi::CallbackInfo& info);
   void OnReadiness(int status);
+  Status CloseDescriptor();
   Status Release();
 
   std::unique_ptr<BpfDevice> device_;

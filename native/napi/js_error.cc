@@ -25,4 +25,11 @@ bool ThrowIfFailed(Napi::Env env, const Status& status) {
   return false;
 }
 
+void ThrowClosed(Napi::Env env) {
+  Napi::Error error = Napi::Error::New(env, "capture is closed");
+  error.Set("code", Napi::String::New(env, "ERR_ZBPF_CLOSED"));
+  error.Set("hint", Napi::String::New(env, "open a new capture with openCapture()"));
+  error.ThrowAsJavaScriptException();
+}
+
 }  // namespace zbpf

@@ -1,0 +1,248 @@
+import type { Batch } from './batch';
+import { closedError, ZbpfError } from './errors';
+import { native } from './native';
+import { normalizeOptions, packFilter, type CaptureOptions, type NormalizedOptions } from './options';
+import type { BpfInstruction } from './filter/program';
+import type { PacketCursor } from './protocol/cursor';
+import { createProvider } from './providers';
+import type { Provider } from './providers/provider';
+
+export interface CaptureStats {
+  /** Packets the kernel saw for this capture (BPF counts them before the filter). */
+  received: number;
+  /** Packets the kernel had to drop: no buffer was free. */
+  dropped: number;
+  /** Batches handed to the consumer. */
+  batches: number;
+  /** The mechanism in effect: 'zerocopy', 'buffered' or 'tpacket-v3'. */
+  mode: string;
+}
+
+/** How often, in timer ticks, an idle capture checks that its interface is still there. */
+const ATTACH_CHECK_EVERY_MS = 1000;
+
+interface Waiter {
+  resolve(result: IteratorResult<Batch>): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * A live capture. Iterate it with `for await (const batch of capture)`: each batch is one
+ * region the kernel handed over, read in place, and given back when the loop asks for the
+ * next one (or ends). Breaking out of the loop closes the capture.
+ */
+export class Capture implements AsyncIterable<Batch> {
+  readonly interface: string;
+  readonly mode: string;
+  readonly linkType: number;
+  readonly snaplen: number;
+  readonly bufferSize: number;
+
+  private readonly provider: Provider;
+  private readonly options: NormalizedOptions;
+  private state: 'open' | 'closed' = 'open';
+  private current: Batch | null = null;
+  private drained: Batch[] = [];
+  private waiter: Waiter | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private failure: unknown = null;
+  private batches = 0;
+  private finalStats: CaptureStats | null = null;
+  private idleMs = 0;
+  private readonly abort?: { signal: AbortSignal; listener: () => void };
+
+  constructor(options: CaptureOptions) {
+    if (options?.signal?.aborted) {
+      throw new ZbpfError('capture aborted before it opened', { code: 'ABORT_ERR', hint: 'the AbortSignal had already fired' });
+    }
+    this.options = normalizeOptions(options, native().platform);
+    this.provider = createProvider(this.options, (error) => this.onReadable(error));
+    this.interface = this.options.interface;
+    this.mode = this.provider.mode;
+    this.linkType = this.provider.linkType;
+    this.snaplen = this.options.snaplen;
+    this.bufferSize = this.provider.bufferSize;
+    if (options.signal) {
+      const listener = () => this.close();
+      options.signal.addEventListener('abort', listener, { once: true });
+      this.abort = { signal: options.signal, listener };
+    }
+  }
+
+  get closed(): boolean {
+    return this.state === 'closed';
+  }
+
+  stats(): CaptureStats {
+    if (this.finalStats) return { ...this.finalStats };
+    const { received, dropped } = this.provider.counters();
+    return { received, dropped, batches: this.batches, mode: this.mode };
+  }
+
+  /** Replaces the filter without dropping what is already captured (BIOCSETFNR / SO_ATTACH_FILTER). */
+  setFilter(filter: readonly BpfInstruction[]): void {
+    if (this.closed) throw closedError();
+    this.provider.setFilter(packFilter(filter, this.snaplen));
+  }
+
+  /** Calls fn for every packet with one reused cursor (no allocation per packet) until the capture ends. */
+  async forEachPacket(fn: (packet: PacketCursor) => void): Promise<void> {
+    for await (const batch of this) batch.forEachPacket(fn);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Batch> {
+    return {
+      next: () => this.next(),
+      return: async () => {
+        this.close();
+        this.giveBackCurrent();
+        return { done: true, value: undefined };
+      },
+    };
+  }
+
+  /**
+   * Stops capturing. What the kernel already handed over is still delivered to the loop,
+   * then the loop ends; the batch the loop holds stays readable until it moves on.
+   */
+  close(): void {
+    if (this.closed) return;
+    this.stopWaiting();
+    this.drained = this.provider.shutdown();
+    this.finalStats = this.stats();
+    this.state = 'closed';
+    if (this.abort) this.abort.signal.removeEventListener('abort', this.abort.listener);
+    if (this.waiter) this.settle();
+    if (!this.current && this.drained.length === 0) this.provider.release();
+  }
+
+  private next(): Promise<IteratorResult<Batch>> {
+    if (this.waiter) return Promise.reject(new ZbpfError('next() called while another next() is pending', { code: 'ERR_ZBPF_CONCURRENT_NEXT', hint: 'consume the capture from one loop' }));
+    this.giveBackCurrent();
+    return new Promise((resolve, reject) => {
+      this.waiter = { resolve, reject };
+      if (this.closed) {
+        this.settle();
+        return;
+      }
+      const batch = this.takeOrFail();
+      if (batch) {
+        // One batch per event-loop turn (ARCHITECTURE rule 7): a capture that always has data
+        // must not starve timers and I/O by resolving in an endless chain of microtasks.
+        setImmediate(() => this.deliver(batch));
+        return;
+      }
+      this.startWaiting();
+    });
+  }
+
+  private giveBackCurrent(): void {
+    if (!this.current) return;
+    this.current = null;
+    this.provider.giveBack();
+    if (this.closed && this.drained.length === 0) this.provider.release();
+  }
+
+  private takeOrFail(): Batch | null {
+    try {
+      return this.provider.take();
+    } catch (error) {
+      this.fail(error);
+      return null;
+    }
+  }
+
+  private deliver(batch: Batch): void {
+    const waiter = this.waiter;
+    if (!waiter) return;
+    this.waiter = null;
+    this.current = batch;
+    this.batches++;
+    waiter.resolve({ done: false, value: batch });
+  }
+
+  /** After close: the drained batches, then the failure if there was one, then done. */
+  private settle(): void {
+    const waiter = this.waiter;
+    if (!waiter) return;
+    const batch = this.drained.shift();
+    if (batch) {
+      this.deliver(batch);
+      return;
+    }
+    this.waiter = null;
+    if (this.failure) {
+      const failure = this.failure;
+      this.failure = null;
+      waiter.reject(failure);
+      return;
+    }
+    waiter.resolve({ done: true, value: undefined });
+  }
+
+  private startWaiting(): void {
+    this.provider.watch(true);
+    this.timer ??= setInterval(() => this.onTick(), this.options.timeoutMs);
+  }
+
+  private stopWaiting(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    if (!this.closed) this.provider.watch(false);
+  }
+
+  private onReadable(error: Error | null): void {
+    if (error) return this.fail(error);
+    if (!this.waiter) return this.provider.watch(false);
+    let batch = this.takeOrFail();
+    if (!batch && this.options.immediate && !this.closed) {
+      this.provider.flush();
+      batch = this.takeOrFail();
+    }
+    if (batch) return this.wake(batch);
+    // Readable yet nothing handed over (freebsd-zbuf.md §8.6): stop listening until the next
+    // tick instead of spinning on a descriptor that stays readable.
+    if (!this.closed) this.provider.watch(false);
+  }
+
+  private onTick(): void {
+    if (!this.waiter || this.closed) return;
+    let batch = this.takeOrFail();
+    if (!batch && !this.closed) {
+      this.provider.flush();
+      batch = this.takeOrFail();
+    }
+    if (batch) return this.wake(batch);
+    if (this.closed) return;
+    this.idleMs += this.options.timeoutMs;
+    if (this.idleMs >= ATTACH_CHECK_EVERY_MS) this.checkAttached();
+    if (!this.closed) this.provider.watch(true);
+  }
+
+  private wake(batch: Batch): void {
+    this.idleMs = 0;
+    this.stopWaiting();
+    this.deliver(batch);
+  }
+
+  private checkAttached(): void {
+    this.idleMs = 0;
+    if (this.provider.attached()) return;
+    this.fail(
+      new ZbpfError(`interface ${this.interface} went away`, {
+        code: 'ENXIO',
+        hint: `the interface was removed or lost its BPF attachment; open a new capture once ${this.interface} is back`,
+      }),
+    );
+  }
+
+  private fail(error: unknown): void {
+    this.failure ??= error;
+    this.close();
+  }
+}
+
+/** Opens a capture: see CaptureOptions. Throws a ZbpfError that says what to fix. */
+export function openCapture(options: CaptureOptions): Capture {
+  return new Capture(options);
+}

@@ -1,0 +1,145 @@
+import { Batch } from '../batch';
+import { fromNative } from '../errors';
+import { native, type NativeBpfHandle } from '../native';
+import { BpfRecordCursor } from '../protocol/bpf-records';
+import type { PacketCursor } from '../protocol/cursor';
+import { ZerocopyBuffers } from '../protocol/zbuf-buffers';
+import type { Direction, KernelCounters, Provider, ProviderOptions, ReadinessCallback } from './provider';
+
+const DIRECTION: Record<Direction, number> = { in: 0, inout: 1, out: 2 }; // BPF_D_*
+const U32 = 0x1_0000_0000;
+
+const makeCursor = (bytes: Uint8Array): PacketCursor => new BpfRecordCursor(bytes);
+
+function call<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    throw fromNative(error);
+  }
+}
+
+/**
+ * BIOCGSTATS counters are u_int that wrap at 2^32 (§3); we add up the differences so the
+ * totals since open keep growing.
+ */
+class WrappingCounters {
+  private last: [number, number] = [0, 0];
+  readonly totals: KernelCounters = { received: 0, dropped: 0 };
+
+  update([recv, drop]: [number, number]): KernelCounters {
+    this.totals.received += (recv - this.last[0] + U32) % U32;
+    this.totals.dropped += (drop - this.last[1] + U32) % U32;
+    this.last = [recv, drop];
+    return { ...this.totals };
+  }
+}
+
+/** FreeBSD /dev/bpf, zero-copy or buffered; the protocol of freebsd-zbuf.md §9. */
+export class BpfProvider implements Provider {
+  readonly mode: 'zerocopy' | 'buffered';
+  readonly linkType: number;
+  readonly bufferSize: number;
+  private readonly handle: NativeBpfHandle;
+  private readonly counters_ = new WrappingCounters();
+  private readonly zbuf?: ZerocopyBuffers;
+  private lent = false;
+  private closed = false;
+
+  constructor(options: ProviderOptions, onReadable: ReadinessCallback, device?: string) {
+    const { BpfHandle } = native();
+    this.handle = call(
+      () =>
+        new BpfHandle(
+          {
+            device,
+            interface: options.interface,
+            mode: options.mode,
+            bufferSize: options.bufferSize,
+            immediate: options.immediate,
+            direction: DIRECTION[options.direction],
+            promiscuous: options.promiscuous,
+            filter: options.filter,
+          },
+          onReadable,
+        ),
+    );
+    this.mode = this.handle.mode;
+    this.linkType = this.handle.linkType;
+    this.bufferSize = this.handle.bufferLength;
+    if (this.mode === 'zerocopy') this.zbuf = new ZerocopyBuffers(this.handle, makeCursor);
+  }
+
+  take(): Batch | null {
+    if (this.closed) return null;
+    const batch = this.zbuf ? this.zbuf.take() : this.readBatch();
+    this.lent = batch !== null;
+    return batch;
+  }
+
+  giveBack(): void {
+    if (!this.lent) return;
+    this.lent = false;
+    if (this.zbuf) {
+      this.zbuf.giveBack();
+    } else {
+      this.handle.revoke(0);
+    }
+  }
+
+  flush(): void {
+    // Zero-copy: neither timeouts nor immediate mode rotate by themselves (§4, §8.7), so the
+    // timer does it. Buffered: a non-blocking read(2) already returns what the store holds.
+    if (this.zbuf && !this.closed) call(() => this.handle.rotate());
+  }
+
+  watch(on: boolean): void {
+    if (!this.closed) call(() => this.handle.watch(on));
+  }
+
+  counters(): KernelCounters {
+    if (this.closed) return { ...this.counters_.totals };
+    return this.counters_.update(call(() => this.handle.stats()));
+  }
+
+  attached(): boolean {
+    return !this.closed && call(() => this.handle.attached());
+  }
+
+  setFilter(program: Uint8Array): void {
+    call(() => this.handle.setFilter(program));
+  }
+
+  shutdown(): Batch[] {
+    if (this.closed) return [];
+    this.flush();
+    this.counters();
+    const pending = this.zbuf ? this.zbuf.drain() : this.drainReads();
+    this.closed = true;
+    call(() => this.handle.shutdown());
+    return pending;
+  }
+
+  release(): void {
+    this.closed = true;
+    call(() => this.handle.close());
+  }
+
+  private readBatch(): Batch | null {
+    const length = call(() => this.handle.read());
+    if (length === 0) return null;
+    return new Batch(new Uint8Array(this.handle.lend(0, 0, length)), makeCursor);
+  }
+
+  /** Buffered mode at close: what the kernel still holds (hold, then store), copied out. */
+  private drainReads(): Batch[] {
+    const batches: Batch[] = [];
+    for (let i = 0; i < 2; i++) {
+      const target = new Uint8Array(this.bufferSize);
+      const length = call(() => this.handle.read(target));
+      if (length === 0) break;
+      batches.push(new Batch(target.subarray(0, length), makeCursor));
+    }
+    return batches;
+  }
+}

@@ -1,0 +1,59 @@
+import type { Batch } from '../batch';
+
+export type Direction = 'in' | 'out' | 'inout';
+
+/** Options after validation, as every provider receives them. */
+export interface ProviderOptions {
+  interface: string;
+  mode: 'auto' | 'zerocopy' | 'buffered';
+  bufferSize: number; // 0: the provider's default
+  snaplen: number;
+  promiscuous: boolean;
+  immediate: boolean;
+  timeoutMs: number;
+  direction: Direction;
+  /** Packed classic-BPF program, snaplen already applied. */
+  filter: Uint8Array;
+}
+
+export interface KernelCounters {
+  /** Packets the kernel saw on the interface for this capture (BPF: before the filter). */
+  received: number;
+  /** Packets the kernel accepted but had no room for. */
+  dropped: number;
+}
+
+/**
+ * A kernel mechanism that writes packets into memory shared with us, hands a region over,
+ * and takes it back (ARCHITECTURE.md, "One idea, three kernels"). The Capture drives it.
+ */
+export interface Provider {
+  /** What is in effect: 'zerocopy' | 'buffered' (BPF) or 'tpacket-v3' (Linux). */
+  readonly mode: string;
+  readonly linkType: number;
+  /** Bytes of kernel buffer memory per region (each BPF buffer, each ring block). */
+  readonly bufferSize: number;
+  /** The next region the kernel handed over, as a batch; null if there is none now. */
+  take(): Batch | null;
+  /** Gives the batch from take() back to the kernel; its memory is detached first. */
+  giveBack(): void;
+  /** Asks the kernel to hand over what it holds (timer tick); take() afterwards. */
+  flush(): void;
+  /** Reports readiness through the callback given at construction, or stops doing so. */
+  watch(on: boolean): void;
+  /** Counters accumulated since the capture opened. */
+  counters(): KernelCounters;
+  /** false once the interface has gone away. */
+  attached(): boolean;
+  setFilter(program: Uint8Array): void;
+  /**
+   * Stops capturing and closes the descriptor. Regions already handed over stay readable:
+   * they are returned (in order) for the capture to deliver, and their memory is released
+   * by release().
+   */
+  shutdown(): Batch[];
+  /** Frees the memory once the last batch has been given back. */
+  release(): void;
+}
+
+export type ReadinessCallback = (error: Error | null) => void;
