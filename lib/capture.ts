@@ -47,7 +47,6 @@ export class Capture implements AsyncIterable<Batch> {
   private timer: NodeJS.Timeout | null = null;
   private failure: unknown = null;
   private batches = 0;
-  private finalStats: CaptureStats | null = null;
   private idleMs = 0;
   private readonly abort?: { signal: AbortSignal; listener: () => void };
 
@@ -74,7 +73,6 @@ export class Capture implements AsyncIterable<Batch> {
   }
 
   stats(): CaptureStats {
-    if (this.finalStats) return { ...this.finalStats };
     const { received, dropped } = this.provider.counters();
     return { received, dropped, batches: this.batches, mode: this.mode };
   }
@@ -93,9 +91,12 @@ export class Capture implements AsyncIterable<Batch> {
   [Symbol.asyncIterator](): AsyncIterator<Batch> {
     return {
       next: () => this.next(),
+      // The loop was left early (break, throw): the consumer wants nothing more.
       return: async () => {
         this.close();
+        this.drained = [];
         this.giveBackCurrent();
+        this.provider.release();
         return { done: true, value: undefined };
       },
     };
@@ -109,7 +110,6 @@ export class Capture implements AsyncIterable<Batch> {
     if (this.closed) return;
     this.stopWaiting();
     this.drained = this.provider.shutdown();
-    this.finalStats = this.stats();
     this.state = 'closed';
     if (this.abort) this.abort.signal.removeEventListener('abort', this.abort.listener);
     if (this.waiter) this.settle();

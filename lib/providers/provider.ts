@@ -41,7 +41,7 @@ export interface Provider {
   flush(): void;
   /** Reports readiness through the callback given at construction, or stops doing so. */
   watch(on: boolean): void;
-  /** Counters accumulated since the capture opened. */
+  /** Counters accumulated since the capture opened; after shutdown(), the totals at shutdown. */
   counters(): KernelCounters;
   /** false once the interface has gone away. */
   attached(): boolean;
@@ -52,7 +52,7 @@ export interface Provider {
    * by release().
    */
   shutdown(): Batch[];
-  /** Frees the memory once the last batch has been given back. */
+  /** Frees the memory once the last batch has been given back; safe to call twice. */
   release(): void;
 }
 
