@@ -10,11 +10,20 @@
         "native/napi/lent_view.cc",
         "native/napi/options.cc",
         "native/napi/bpf_handle.cc",
+        "native/filter/pcap_compiler.cc",
+        "native/napi/compile_filter.cc",
+        "native/napi/abi_info.cc",
         "native/napi/addon.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
-      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Werror=return-type"]
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Werror=return-type"],
+      "conditions": [
+        ["OS=='linux'", {
+          "libraries": ["-ldl"],
+          "sources": ["native/linux/tpacket_ring.cc", "native/napi/tpacket_handle.cc"]
+        }]
+      ]
     }
   ]
 }

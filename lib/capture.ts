@@ -2,7 +2,7 @@ import type { Batch } from './batch';
 import { closedError, ZbpfError } from './errors';
 import { native } from './native';
 import { normalizeOptions, packFilter, type CaptureOptions, type NormalizedOptions } from './options';
-import type { BpfInstruction } from './filter/program';
+import type { FilterSource } from './filter/compile';
 import type { PacketCursor } from './protocol/cursor';
 import { createProvider } from './providers';
 import type { Provider } from './providers/provider';
@@ -61,6 +61,7 @@ export class Capture implements AsyncIterable<Batch> {
     this.linkType = this.provider.linkType;
     this.snaplen = this.options.snaplen;
     this.bufferSize = this.provider.bufferSize;
+    if (this.options.filterExpression !== undefined) this.installExpression(this.options.filterExpression);
     if (options.signal) {
       const listener = () => this.close();
       options.signal.addEventListener('abort', listener, { once: true });
@@ -77,10 +78,24 @@ export class Capture implements AsyncIterable<Batch> {
     return { received, dropped, batches: this.batches, mode: this.mode };
   }
 
-  /** Replaces the filter without dropping what is already captured (BIOCSETFNR / SO_ATTACH_FILTER). */
-  setFilter(filter: readonly BpfInstruction[]): void {
+  /**
+   * Replaces the filter (an expression, `tcpdump -dd` text or instructions) without dropping
+   * what is already captured (BIOCSETFNR / SO_ATTACH_FILTER).
+   */
+  setFilter(filter: FilterSource): void {
     if (this.closed) throw closedError();
-    this.provider.setFilter(packFilter(filter, this.snaplen));
+    this.provider.setFilter(packFilter(filter, this.snaplen, this.linkType));
+  }
+
+  /** The device opened keeping nothing; compile for its link type, then let packets in. */
+  private installExpression(expression: string): void {
+    try {
+      this.provider.setFilter(packFilter(expression, this.snaplen, this.linkType));
+    } catch (error) {
+      this.provider.shutdown();
+      this.provider.release();
+      throw error;
+    }
   }
 
   /** Calls fn for every packet with one reused cursor (no allocation per packet) until the capture ends. */
@@ -120,8 +135,8 @@ export class Capture implements AsyncIterable<Batch> {
     if (this.waiter) return Promise.reject(new ZbpfError('next() called while another next() is pending', { code: 'ERR_ZBPF_CONCURRENT_NEXT', hint: 'consume the capture from one loop' }));
     this.giveBackCurrent();
     return new Promise((resolve, reject) => {
-      this.waiter = { resolve, reject };
       if (this.closed) {
+        this.waiter = { resolve, reject };
         this.settle();
         return;
       }
@@ -129,10 +144,13 @@ export class Capture implements AsyncIterable<Batch> {
       if (batch) {
         // One batch per event-loop turn (ARCHITECTURE rule 7): a capture that always has data
         // must not starve timers and I/O by resolving in an endless chain of microtasks.
-        setImmediate(() => this.deliver(batch));
+        const result = this.handOut(batch);
+        setImmediate(() => resolve(result));
         return;
       }
-      this.startWaiting();
+      this.waiter = { resolve, reject };
+      if (this.closed) this.settle(); // take() failed and closed the capture
+      else this.startWaiting();
     });
   }
 
@@ -152,13 +170,18 @@ export class Capture implements AsyncIterable<Batch> {
     }
   }
 
+  /** From here the batch is the consumer's: close() keeps its memory until it is given back. */
+  private handOut(batch: Batch): IteratorResult<Batch> {
+    this.current = batch;
+    this.batches++;
+    return { done: false, value: batch };
+  }
+
   private deliver(batch: Batch): void {
     const waiter = this.waiter;
     if (!waiter) return;
     this.waiter = null;
-    this.current = batch;
-    this.batches++;
-    waiter.resolve({ done: false, value: batch });
+    waiter.resolve(this.handOut(batch));
   }
 
   /** After close: the drained batches, then the failure if there was one, then done. */

@@ -33,6 +33,8 @@ export interface NativeBpfOptions {
 export interface NativeBinding {
   platform: 'freebsd' | 'linux';
   BpfHandle: new (options: NativeBpfOptions, onReadable: (error: Error | null) => void) => NativeBpfHandle;
+  /** libpcap's pcap_compile through dlopen (native/filter/pcap_compiler.cc): packed instructions. */
+  compileFilter(expression: string, linkType: number, snaplen: number): ArrayBuffer;
 }
 
 let binding: NativeBinding | undefined;

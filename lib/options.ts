@@ -1,5 +1,6 @@
 import { invalidOption } from './errors';
-import { acceptAll, normalizeProgram, packProgram, type BpfInstruction } from './filter/program';
+import { compileFilter, literalInstructions, type FilterSource } from './filter/compile';
+import { acceptAll, normalizeProgram, packProgram, rejectAll } from './filter/program';
 import type { Direction, ProviderOptions } from './providers/provider';
 
 export type ProviderName = 'bpf' | 'tpacket';
@@ -24,13 +25,19 @@ export interface CaptureOptions {
   /** How long captured packets may wait in a partly filled buffer before delivery (default 10). */
   timeoutMs?: number;
   direction?: Direction;
-  /** A classic-BPF program; packets it accepts are kept, cut to its return value. */
-  filter?: readonly BpfInstruction[];
+  /**
+   * Which packets to keep: a pcap-filter expression ('tcp port 443', compiled by libpcap for
+   * the interface's link type), the text `tcpdump -dd` prints, or classic-BPF instructions.
+   * Packets the program accepts are kept, cut to its return value.
+   */
+  filter?: FilterSource;
   signal?: AbortSignal;
 }
 
 export interface NormalizedOptions extends ProviderOptions {
   provider: ProviderName;
+  /** An expression Capture compiles once the device is open; `filter` keeps nothing until then. */
+  filterExpression?: string;
 }
 
 export const DEFAULT_SNAPLEN = 262144;
@@ -65,7 +72,10 @@ export function normalizeOptions(options: CaptureOptions, platform: string): Nor
     throw invalidOption('interface', 'give the name of a network interface (1 to 15 characters), e.g. "em0" or "eth0"');
   }
   const snaplen = integer('snaplen', options.snaplen, DEFAULT_SNAPLEN, 1, 0x7fff_ffff);
-  const program = options.filter === undefined ? acceptAll(snaplen) : normalizeProgram(options.filter, snaplen);
+  const literal = options.filter === undefined ? acceptAll(snaplen) : literalInstructions(options.filter);
+  // An expression needs the link type, known only once the device is open: until Capture
+  // installs the compiled program, the kernel keeps nothing rather than everything.
+  const program = literal ? normalizeProgram(literal, snaplen) : rejectAll();
   return {
     provider: oneOf('provider', options.provider, PROVIDERS, defaultProvider(platform)),
     interface: options.interface,
@@ -77,10 +87,12 @@ export function normalizeOptions(options: CaptureOptions, platform: string): Nor
     timeoutMs: integer('timeoutMs', options.timeoutMs, DEFAULT_TIMEOUT_MS, 1, 60_000),
     direction: oneOf('direction', options.direction, DIRECTIONS, 'inout'),
     filter: packProgram(program),
+    filterExpression: literal ? undefined : (options.filter as string),
   };
 }
 
-/** Packs a filter for Capture.setFilter with the capture's snap length. */
-export function packFilter(filter: readonly BpfInstruction[], snaplen: number): Uint8Array {
-  return packProgram(normalizeProgram(filter, snaplen));
+/** Packs a filter for the capture's link type and snap length (Capture.setFilter). */
+export function packFilter(filter: FilterSource, snaplen: number, linkType: number): Uint8Array {
+  const program = literalInstructions(filter) ?? compileFilter(filter as string, { linkType, snaplen });
+  return packProgram(normalizeProgram(program, snaplen));
 }

@@ -2,12 +2,22 @@
 
 #include <vector>
 
+#include "abi_info.h"
 #include "bpf_handle.h"
+#if defined(__linux__)
+#include "tpacket_handle.h"
+#endif
+#include "compile_filter.h"
 
 namespace zbpf {
 
 Addon::Addon(Napi::Env env, Napi::Object exports) {
   exports.Set("BpfHandle", BpfHandle::Define(env));
+#if defined(__linux__)
+  exports.Set("TpacketHandle", TpacketHandle::Define(env));
+#endif
+  exports.Set("compileFilter", Napi::Function::New<CompileFilter>(env, "compileFilter"));
+  exports.Set("abi", AbiInfo(env));
   exports.Set("platform", Napi::String::New(env,
 #if defined(__FreeBSD__)
                                             "freebsd"

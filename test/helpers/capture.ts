@@ -25,6 +25,10 @@ export async function collect(
 ): Promise<Collected> {
   const collected: Collected = { seqs: [], batches: 0, other: 0 };
   const deadline = setTimeout(() => capture.close(), deadlineMs);
+  // done() may turn true without a new batch (e.g. when a sender finishes): ask it regularly too.
+  const poll = setInterval(() => {
+    if (done(collected)) capture.close();
+  }, 50);
   try {
     for await (const batch of capture) {
       collected.batches++;
@@ -38,6 +42,7 @@ export async function collect(
     }
   } finally {
     clearTimeout(deadline);
+    clearInterval(poll);
   }
   return collected;
 }

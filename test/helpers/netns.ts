@@ -3,9 +3,11 @@
 // namespace created here, so test traffic never leaves the pair.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { canUseEpair, createEpairPair } from './freebsd-pair';
 
 /** True when we are root and the `ip` tool is available (what createVethPair needs). */
 export function canUseNetns(): boolean {
+  if (process.platform === 'freebsd') return canUseEpair();
   if (typeof process.geteuid !== 'function' || process.geteuid() !== 0) return false;
   try {
     execFileSync('ip', ['-V'], { stdio: 'ignore' });
@@ -29,6 +31,18 @@ export interface VethPair {
 }
 
 let pairCounter = 0;
+// One 'exit' hook for every live pair (a listener per pair would trip MaxListeners).
+const livePairs = new Set<() => void>();
+let exitHookInstalled = false;
+
+function registerForExit(destroy: () => void): void {
+  livePairs.add(destroy);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const d of [...livePairs]) d();
+  });
+}
 
 function ip(args: string[]): string {
   return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -68,6 +82,7 @@ function macInNs(ns: string, ifname: string): string {
  * registers destroy() on process 'exit' as a safety net.
  */
 export function createVethPair(): VethPair {
+  if (process.platform === 'freebsd') return createEpairPair();
   pairCounter += 1;
   const tag = `${process.pid.toString(36)}${pairCounter.toString(36)}`;
   const captureIf = `zb${tag}c`.slice(0, 15);
@@ -78,11 +93,11 @@ export function createVethPair(): VethPair {
   const destroy = (): void => {
     if (destroyed) return;
     destroyed = true;
-    process.removeListener('exit', destroy);
+    livePairs.delete(destroy);
     ipQuiet(['link', 'del', captureIf]); // deleting one end removes both
     ipQuiet(['netns', 'del', peerNs]);
   };
-  process.on('exit', destroy);
+  registerForExit(destroy);
 
   try {
     ip(['netns', 'add', peerNs]);

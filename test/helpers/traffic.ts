@@ -1,8 +1,9 @@
 // Test traffic over a VethPair: numbered Ethernet frames with an experimental ethertype,
 // sent by build/tools/sendframes (an AF_PACKET sender), and a parser for their sequence number.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import * as path from 'node:path';
+import { ensureBpfSender, sendFramesBpf } from './freebsd-pair';
 import type { VethPair } from './netns';
 
 /** IEEE 802 local experimental ethertype 1. */
@@ -27,10 +28,18 @@ const PAYLOAD_OFFSET = 14;
 
 /** Compiles test/tools/sendframes.c to build/tools/sendframes when missing or stale. */
 export function ensureTools(): void {
+  if (process.platform === 'freebsd') {
+    ensureBpfSender();
+    return;
+  }
   const stale = !existsSync(toolBinary) || statSync(toolBinary).mtimeMs < statSync(toolSource).mtimeMs;
   if (!stale) return;
   mkdirSync(path.dirname(toolBinary), { recursive: true });
-  execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-o', toolBinary, toolSource], { stdio: 'inherit' });
+  // Build beside the target and rename: test files running in parallel never execute a
+  // half-written binary.
+  const tmp = `${toolBinary}.${process.pid}.tmp`;
+  execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-o', tmp, toolSource], { stdio: 'inherit' });
+  renameSync(tmp, toolBinary);
 }
 
 /**
@@ -39,6 +48,7 @@ export function ensureTools(): void {
  * ethertype ETHERTYPE_TEST, payload "ZBPF" + uint32 BE sequence + zero padding.
  */
 export function sendFrames(pair: VethPair, opts: SendOptions): Promise<{ sent: number }> {
+  if (process.platform === 'freebsd') return sendFramesBpf(pair, opts);
   ensureTools();
   const frameSize = opts.frameSize ?? 64;
   if (frameSize < 60) throw new RangeError(`frameSize ${frameSize} < 60`);

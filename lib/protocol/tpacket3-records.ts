@@ -1,0 +1,142 @@
+import { corruptRecord } from '../errors';
+import { PacketCursor } from './cursor';
+
+/**
+ * A TPACKET_V3 ring block as the Linux kernel writes it (include/uapi/linux/if_packet.h,
+ * Documentation/networking/packet_mmap.rst): a struct tpacket_block_desc whose
+ * tpacket_hdr_v1 says how many packets the block holds (num_pkts), where the first one starts
+ * (offset_to_first_pkt) and how many bytes are in use (blk_len); then num_pkts records, each a
+ * struct tpacket3_hdr with the packet at +tp_mac and the next record at +tp_next_offset.
+ * Host byte order (little-endian hosts only, checked at load). Offsets here are checked
+ * against the kernel's headers by the native side (TpacketHandle.layout) in a test.
+ */
+export const TPACKET3 = {
+  /** sizeof(struct tpacket_block_desc). */
+  blockDescSize: 48,
+  /** offsetof(struct tpacket_block_desc, hdr): the tpacket_hdr_v1 the provider's Atomics read. */
+  blockHeaderOffset: 8,
+  blockHeaderSize: 40,
+  numPkts: 12,
+  offsetToFirstPkt: 16,
+  blkLen: 20,
+  seqNum: 24,
+  /** sizeof(struct tpacket3_hdr). */
+  hdrSize: 48,
+  /** TPACKET3_HDRLEN: the header and the struct sockaddr_ll after it; the packet starts after. */
+  hdrLen: 68,
+  nextOffset: 0,
+  sec: 4,
+  nsec: 8,
+  snaplen: 12,
+  len: 16,
+  status: 20,
+  mac: 24,
+  vlanTci: 32,
+  vlanTpid: 36,
+  /** sockaddr_ll.sll_pkttype, after the header aligned to TPACKET_ALIGNMENT. */
+  pktType: 58,
+} as const;
+
+/** tpacket_hdr_v1.block_status bits. */
+export const TP_STATUS_KERNEL = 0;
+export const TP_STATUS_USER = 1;
+/** tpacket3_hdr.tp_status bits. */
+const TP_STATUS_VLAN_VALID = 1 << 4;
+const TP_STATUS_VLAN_TPID_VALID = 1 << 6;
+/** sll_pkttype of a packet this host sent. */
+export const PACKET_OUTGOING = 4;
+
+if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
+  throw new Error('zbpf reads TPACKET_V3 headers in host order and supports little-endian hosts only');
+}
+
+/**
+ * Walks the packets of one block, bytes[0, blockSize) with the block descriptor first.
+ * Every record is checked against blk_len before it is read, and the walk ends after
+ * num_pkts records, so a corrupt block is an error, never an out-of-bounds read or an
+ * endless loop.
+ */
+export class Tpacket3RecordCursor extends PacketCursor {
+  /** struct sockaddr_ll's sll_pkttype: 0 to us, 1 broadcast, 2 multicast, 3 to another host, 4 sent by us. */
+  packetType = 0;
+  /** The 802.1Q tag the kernel took off the packet (VLAN offload), or -1 if it had none. */
+  vlanTci = -1;
+  /** That tag's protocol (0x8100, 0x88a8), or 0 when the kernel did not say. */
+  vlanTpid = 0;
+
+  private readonly words: Uint32Array;
+  private readonly halves: Uint16Array;
+  private started = false;
+  private remaining = 0;
+  private end = 0;
+  private nextRecord = 0;
+
+  constructor(bytes: Uint8Array) {
+    super(bytes);
+    const whole = bytes.byteLength & ~3;
+    const given = whole === 0; // typed arrays cannot be made over a detached buffer
+    this.words = given ? new Uint32Array(0) : new Uint32Array(bytes.buffer, bytes.byteOffset, whole >>> 2);
+    this.halves = given ? new Uint16Array(0) : new Uint16Array(bytes.buffer, bytes.byteOffset, whole >>> 1);
+  }
+
+  next(): boolean {
+    // A detached (given back) block has length 0 now: it reads as empty, never as new data.
+    if (this.bytes.byteLength === 0) return false;
+    if (!this.started) this.readBlockHeader();
+    if (this.remaining === 0) return false;
+    const at = this.nextRecord;
+    if ((at & 3) !== 0 || at + TPACKET3.hdrLen > this.end) {
+      throw corruptRecord(`record header at ${at} is misaligned or runs past blk_len (${this.end})`);
+    }
+    const word = at >>> 2;
+    const caplen = this.words[word + (TPACKET3.snaplen >>> 2)];
+    const mac = this.halves[(at + TPACKET3.mac) >>> 1];
+    if (mac < TPACKET3.hdrLen || at + mac + caplen > this.end) {
+      throw corruptRecord(`record at ${at} (tp_mac ${mac}, tp_snaplen ${caplen}) runs past blk_len (${this.end})`);
+    }
+    this.remaining--;
+    if (this.remaining > 0) this.nextRecord = at + this.checkedNextOffset(at, word, mac + caplen);
+    this.seconds = this.words[word + (TPACKET3.sec >>> 2)];
+    this.nanoseconds = this.words[word + (TPACKET3.nsec >>> 2)];
+    this.caplen = caplen;
+    this.length = this.words[word + (TPACKET3.len >>> 2)];
+    this.offset = at + mac;
+    this.packetType = this.bytes[at + TPACKET3.pktType];
+    this.readVlan(at, word);
+    return true;
+  }
+
+  private readBlockHeader(): void {
+    this.started = true;
+    if (this.bytes.byteLength < TPACKET3.blockDescSize) {
+      throw corruptRecord(`a block of ${this.bytes.byteLength} bytes cannot hold its ${TPACKET3.blockDescSize}-byte descriptor`);
+    }
+    const blkLen = this.words[TPACKET3.blkLen >>> 2];
+    const first = this.words[TPACKET3.offsetToFirstPkt >>> 2];
+    if (blkLen > this.bytes.byteLength) {
+      throw corruptRecord(`blk_len ${blkLen} is larger than the block (${this.bytes.byteLength})`);
+    }
+    this.remaining = this.words[TPACKET3.numPkts >>> 2];
+    if (this.remaining > 0 && first < TPACKET3.blockDescSize) {
+      throw corruptRecord(`offset_to_first_pkt ${first} points into the block descriptor`);
+    }
+    this.end = blkLen;
+    this.nextRecord = first;
+  }
+
+  /** tp_next_offset must move past this packet's bytes: records never overlap or go back. */
+  private checkedNextOffset(at: number, word: number, used: number): number {
+    const next = this.words[word + (TPACKET3.nextOffset >>> 2)];
+    if (next < used || at + next >= this.end) {
+      throw corruptRecord(`tp_next_offset ${next} of the record at ${at} (${used} bytes used, blk_len ${this.end}) goes nowhere valid`);
+    }
+    return next;
+  }
+
+  private readVlan(at: number, word: number): void {
+    const status = this.words[word + (TPACKET3.status >>> 2)];
+    const tagged = (status & TP_STATUS_VLAN_VALID) !== 0;
+    this.vlanTci = tagged ? this.halves[(at + TPACKET3.vlanTci) >>> 1] : -1;
+    this.vlanTpid = tagged && (status & TP_STATUS_VLAN_TPID_VALID) !== 0 ? this.halves[(at + TPACKET3.vlanTpid) >>> 1] : 0;
+  }
+}

@@ -1,0 +1,230 @@
+import { Batch } from '../batch';
+import { fromNative, invalidOption, ZbpfError } from '../errors';
+import { native } from '../native';
+import type { PacketCursor } from '../protocol/cursor';
+import { TP_STATUS_KERNEL, TP_STATUS_USER, TPACKET3, Tpacket3RecordCursor } from '../protocol/tpacket3-records';
+import type { Direction, KernelCounters, Provider, ProviderOptions, ReadinessCallback } from './provider';
+
+/** The native handle of one AF_PACKET socket and its TPACKET_V3 ring (native/napi/tpacket_handle.cc). */
+export interface NativeTpacketHandle {
+  readonly blockSize: number;
+  readonly blockCount: number;
+  readonly linkType: number;
+  /** Each block's tpacket_hdr_v1 (40 bytes), lent until close(). */
+  headers(): ArrayBuffer[];
+  /** The whole block, until revoke(index). */
+  lend(index: number): ArrayBuffer;
+  revoke(index: number): void;
+  /** [packets, drops, freezes] since open. */
+  stats(): [number, number, number];
+  attached(): boolean;
+  setFilter(program: Uint8Array): void;
+  watch(on: boolean): void;
+  /** Stops capturing; the socket and the ring stay until close(). */
+  shutdown(): void;
+  /** After shutdown(): returns once no packet is being written into the ring. */
+  quiesce(): void;
+  close(): void;
+}
+
+export interface NativeTpacketOptions {
+  interface: string;
+  bufferSize: number;
+  snaplen: number;
+  timeoutMs: number;
+  direction: Direction;
+  promiscuous: boolean;
+  filter: Uint8Array;
+}
+
+export type NativeTpacketHandleConstructor = new (
+  options: NativeTpacketOptions,
+  onReadable: ReadinessCallback,
+) => NativeTpacketHandle;
+
+// tpacket_hdr_v1 as 32-bit words, from the header view's start (block offset 8).
+const STATUS = 0;
+const NUM_PKTS = (TPACKET3.numPkts - TPACKET3.blockHeaderOffset) >>> 2;
+const SEQ_LOW = (TPACKET3.seqNum - TPACKET3.blockHeaderOffset) >>> 2;
+
+/** TPACKET_V3 can hand over a block no sooner than its retire timeout: 1 ms is the least it takes. */
+const IMMEDIATE_TIMEOUT_MS = 1;
+
+const makeCursor = (bytes: Uint8Array): PacketCursor => new Tpacket3RecordCursor(bytes);
+
+function call<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    throw fromNative(error);
+  }
+}
+
+function tpacketHandleConstructor(): NativeTpacketHandleConstructor {
+  const { TpacketHandle } = native() as unknown as { TpacketHandle?: NativeTpacketHandleConstructor };
+  if (TpacketHandle) return TpacketHandle;
+  throw new ZbpfError('the tpacket provider needs Linux', { code: 'ERR_ZBPF_NO_PROVIDER', hint: "use provider: 'bpf'" });
+}
+
+/**
+ * Rejects the options that mean nothing on Linux. `mode` picks FreeBSD's zero-copy or buffered
+ * BPF; a TPACKET_V3 ring is always shared with the kernel, so only 'auto' is accepted.
+ */
+export function checkTpacketOptions(options: Pick<ProviderOptions, 'mode'>): void {
+  if (options.mode !== 'auto') {
+    throw invalidOption('mode', `'${options.mode}' selects a FreeBSD BPF buffer mode; the tpacket provider always uses a TPACKET_V3 ring, so leave mode unset (or 'auto')`);
+  }
+}
+
+/**
+ * Linux AF_PACKET with a TPACKET_V3 ring (ARCHITECTURE.md, "One idea, three kernels"): the
+ * kernel fills the ring's blocks in order and hands each over by setting TP_STATUS_USER in its
+ * block_status; we read it in place and give it back by storing TP_STATUS_KERNEL.
+ *
+ * - flush(): nothing to ask. The kernel itself hands a partly filled block over once it has
+ *   been open for tp_retire_blk_tov (the timeoutMs option; 1 ms with immediate), so the
+ *   Capture's timer only re-checks the next block.
+ * - shutdown(): makes the socket inert (a filter that rejects everything) and returns, in ring
+ *   order, every block the kernel handed over and the block it was filling, so nothing
+ *   captured before close() is lost. The ring stays mapped until release().
+ */
+export class TpacketProvider implements Provider {
+  readonly mode = 'tpacket-v3';
+  readonly linkType: number;
+  readonly bufferSize: number;
+  private readonly handle: NativeTpacketHandle;
+  private readonly headers: Int32Array[];
+  /** Blocks lent to the consumer, oldest first (several only after shutdown()). */
+  private readonly lent: number[] = [];
+  private next = 0;
+  /** Low word of seq_num of the last block taken; null before the first. */
+  private lastSeq: number | null = null;
+  private stopped = false;
+  private released = false;
+  private totals: [number, number, number] = [0, 0, 0];
+
+  constructor(options: ProviderOptions, onReadable: ReadinessCallback) {
+    checkTpacketOptions(options);
+    const TpacketHandle = tpacketHandleConstructor();
+    this.handle = call(
+      () =>
+        new TpacketHandle(
+          {
+            interface: options.interface,
+            bufferSize: options.bufferSize,
+            snaplen: options.snaplen,
+            timeoutMs: options.immediate ? IMMEDIATE_TIMEOUT_MS : options.timeoutMs,
+            direction: options.direction,
+            promiscuous: options.promiscuous,
+            filter: options.filter,
+          },
+          (error) => onReadable(error && (fromNative(error) as Error)),
+        ),
+    );
+    this.linkType = this.handle.linkType;
+    this.bufferSize = this.handle.blockSize;
+    this.headers = this.handle.headers().map((header) => new Int32Array(header));
+  }
+
+  /** Blocks in the ring (bufferSize bytes each). */
+  get blockCount(): number {
+    return this.headers.length;
+  }
+
+  /** Times the ring froze because the consumer held every block (the kernel dropped meanwhile). */
+  get freezes(): number {
+    this.counters();
+    return this.totals[2];
+  }
+
+  take(): Batch | null {
+    if (this.stopped || !this.nextIsOurs()) return null;
+    return this.lendNext();
+  }
+
+  giveBack(): void {
+    const index = this.lent.shift();
+    if (index === undefined) return;
+    // Detach first (rule 2), then the release store: every read of the block happens before it.
+    this.handle.revoke(index);
+    if (!this.stopped) Atomics.store(this.headers[index], STATUS, TP_STATUS_KERNEL);
+  }
+
+  flush(): void {
+    // The kernel retires partly filled blocks on its own timer (see the class comment).
+  }
+
+  watch(on: boolean): void {
+    if (!this.stopped) call(() => this.handle.watch(on));
+  }
+
+  counters(): KernelCounters {
+    if (!this.released) this.totals = call(() => this.handle.stats());
+    return { received: this.totals[0], dropped: this.totals[1] };
+  }
+
+  attached(): boolean {
+    return !this.stopped && call(() => this.handle.attached());
+  }
+
+  setFilter(program: Uint8Array): void {
+    call(() => this.handle.setFilter(program));
+  }
+
+  shutdown(): Batch[] {
+    if (this.stopped) return [];
+    this.stopped = true;
+    call(() => this.handle.shutdown());
+    const pending: Batch[] = [];
+    while (this.nextIsOurs()) pending.push(this.lendNext());
+    // Then the block the kernel was filling. Packets that passed the old filter may still be
+    // landing in it, so wait them out first. (One that had passed it but not yet claimed its
+    // place when we looked is counted by the kernel but not delivered: a window of
+    // microseconds, not worth an RCU grace period on every close.)
+    if (this.lent.length < this.blockCount && this.isBlockBeingFilled(this.next)) {
+      call(() => this.handle.quiesce());
+      pending.push(this.lendNext());
+    }
+    return pending;
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.counters();
+    this.stopped = true;
+    this.released = true;
+    this.lent.length = 0;
+    call(() => this.handle.close());
+  }
+
+  /**
+   * Whether the kernel handed the next block over and we have not lent it already (lent
+   * blocks are the ones just before `next`, so it is lent only once all of them are). The
+   * Atomics load is the acquire that pairs with the kernel's smp_wmb() before TP_STATUS_USER.
+   */
+  private nextIsOurs(): boolean {
+    if (this.lent.length === this.blockCount) return false;
+    return (Atomics.load(this.headers[this.next], STATUS) & TP_STATUS_USER) !== 0;
+  }
+
+  /**
+   * After shutdown(): whether the kernel was filling this block. The block after the last one
+   * handed over is the kernel's current block if it was opened after the last block we took
+   * (its seq_num is the next one: the kernel numbers blocks as it opens them). Otherwise it
+   * still holds packets we already delivered and gave back.
+   */
+  private isBlockBeingFilled(index: number): boolean {
+    const header = this.headers[index];
+    if (Atomics.load(header, NUM_PKTS) === 0) return false;
+    return this.lastSeq === null || header[SEQ_LOW] === ((this.lastSeq + 1) | 0);
+  }
+
+  private lendNext(): Batch {
+    const index = this.next;
+    this.lastSeq = this.headers[index][SEQ_LOW];
+    this.next = (index + 1) % this.blockCount;
+    const bytes = new Uint8Array(call(() => this.handle.lend(index)));
+    this.lent.push(index);
+    return new Batch(bytes, makeCursor);
+  }
+}

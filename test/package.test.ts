@@ -1,0 +1,204 @@
+// What a user gets from npm: pack the package as a release would (npm pack, plus a
+// `prebuildify --napi --strip` prebuild for this platform), install the tarball into an empty
+// project with no compiler, make or python on the PATH (so the install can only succeed by
+// loading the prebuild: node-gyp-build would otherwise fall back to compiling, and fail), then
+// capture a datagram on the loopback interface with the installed copy.
+// The dependencies come from the npm cache that our own npm install filled (--prefer-offline).
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const repo = path.resolve(__dirname, '..');
+const platformTag = `${process.platform}-${process.arch}`;
+const npmCli = path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js');
+const isRoot = typeof process.geteuid === 'function' && process.geteuid() === 0;
+
+interface PackInfo {
+  filename: string;
+  size: number;
+  unpackedSize: number;
+  entryCount: number;
+  files: Array<{ path: string; size: number }>;
+}
+
+function npm(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): string {
+  return execFileSync(process.execPath, [npmCli, ...args], {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 64 << 20,
+  });
+}
+
+function pack(dir: string, destination: string): PackInfo {
+  // --ignore-scripts: `prepare` (tsc) already ran, scripts/test compiles before vitest starts.
+  const [info] = JSON.parse(
+    npm(['pack', '--ignore-scripts', '--json', '--pack-destination', destination], { cwd: dir, env: withoutNpmVariables() }),
+  ) as PackInfo[];
+  return info;
+}
+
+/** The environment without what `npm test` exports (npm_config_*, npm_package_*, ...), which would steer a nested npm. */
+function withoutNpmVariables(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key)));
+}
+
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+
+// The capture the installed package makes: the TPACKET_V3 provider on Linux when this build has
+// it, else /dev/bpf (FreeBSD's kernel, or the model that npm test preloads on Linux).
+const captureScript = `
+const dgram = require('node:dgram');
+const path = require('node:path');
+const { openCapture } = require('zbpf');
+const addon = require('node-gyp-build').path(path.dirname(require.resolve('zbpf/package.json')));
+
+async function tryProvider(provider) {
+  const loopback = process.platform === 'freebsd' ? 'lo0' : 'lo';
+  const capture = openCapture({ provider, interface: loopback, timeoutMs: 10 });
+  const marker = Buffer.from('zbpf-package-test-' + process.pid);
+  const socket = dgram.createSocket('udp4');
+  socket.on('error', () => {});
+  const sender = setInterval(() => socket.send(marker, 9, '127.0.0.1'), 20);
+  const deadline = setTimeout(() => capture.close(), 5000);
+  let found = false;
+  try {
+    for await (const batch of capture) {
+      batch.forEachPacket((p) => {
+        if (Buffer.from(p.bytes.buffer, p.bytes.byteOffset + p.offset, p.caplen).includes(marker)) found = true;
+      });
+      if (found) break;
+    }
+  } finally {
+    clearInterval(sender);
+    clearTimeout(deadline);
+    socket.close();
+    capture.close();
+  }
+  return { provider, interface: loopback, mode: capture.mode, found };
+}
+
+(async () => {
+  const attempts = [];
+  for (const provider of process.platform === 'linux' ? ['tpacket', 'bpf'] : ['bpf']) {
+    try {
+      const attempt = await tryProvider(provider);
+      attempts.push(attempt);
+      if (attempt.found) break;
+    } catch (error) {
+      attempts.push({ provider, error: String(error.code) + ': ' + error.message });
+    }
+  }
+  console.log(JSON.stringify({ addon, attempts }));
+})();
+`;
+
+describe('the npm package', () => {
+  let work: string;
+  let packed: PackInfo;
+  let app: string | undefined;
+  let bare: NodeJS.ProcessEnv = {};
+
+  beforeAll(() => {
+    work = mkdtempSync(path.join(tmpdir(), 'zbpf-package-'));
+  });
+  afterAll(() => {
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('ships only what users need', () => {
+    expect(existsSync(path.join(repo, 'dist', 'index.js'))).toBe(true);
+    packed = pack(repo, work);
+    const files = packed.files.map((f) => f.path).sort();
+    console.log(`npm pack: ${packed.filename}, ${kib(packed.size)} packed, ${kib(packed.unpackedSize)} unpacked, ${packed.entryCount} files`);
+
+    expect(files).toEqual(expect.arrayContaining(['package.json', 'binding.gyp', 'dist/index.js', 'dist/index.d.ts', 'native/abi/freebsd_bpf.h', 'native/napi/addon.cc']));
+    const allowed = /^(package\.json|binding\.gyp|README(\.md)?|LICENSE(\.md|\.txt)?|CHANGELOG(\.md)?|dist\/.+\.(js|d\.ts)|native\/.+\.(cc|h)|prebuilds\/[a-z0-9]+-[a-z0-9+]+\/[^/]+\.node)$/;
+    expect(files.filter((file) => !allowed.test(file))).toEqual([]);
+    // Explicitly: no tests, no build leftovers, no CI or VM files, no TypeScript sources or maps.
+    expect(files.filter((file) => /^(test|build|\.github|\.ci|scripts|lib|bench|node_modules)\/|\.map$|^Vagrantfile$/.test(file))).toEqual([]);
+  });
+
+  it.skipIf(!existsSync(npmCli))(
+    `installs from the tarball with no compiler on the PATH and loads the ${platformTag} prebuild`,
+    () => {
+      if (!packed) packed = pack(repo, work);
+
+      // The release flow: prebuildify in the unpacked package (not in the repository, whose
+      // build/ holds the addon and the /dev/bpf model the other tests use), then pack again.
+      const stage = path.join(work, 'stage');
+      mkdirSync(stage);
+      execFileSync('tar', ['xzf', path.join(work, packed.filename), '-C', stage]);
+      const unpacked = path.join(stage, 'package');
+      symlinkSync(path.join(repo, 'node_modules'), path.join(unpacked, 'node_modules'));
+      const started = Date.now();
+      execFileSync(process.execPath, [path.join(repo, 'node_modules', 'prebuildify', 'bin.js'), '--napi', '--strip', '--quiet'], {
+        cwd: unpacked,
+        env: {
+          ...process.env,
+          PATH: `${path.join(repo, 'node_modules', '.bin')}${path.delimiter}${process.env.PATH}`,
+          PREBUILD_NODE_GYP: path.join(repo, 'node_modules', '.bin', 'node-gyp'),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      console.log(`prebuildify --napi --strip: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      rmSync(path.join(unpacked, 'node_modules'));
+      rmSync(path.join(unpacked, 'build'), { recursive: true, force: true });
+      expect(readdirSync(path.join(unpacked, 'prebuilds', platformTag))).toEqual(['zbpf.node']);
+      const releaseDir = path.join(work, 'release');
+      mkdirSync(releaseDir);
+      const release = pack(unpacked, releaseDir);
+      console.log(`with the prebuild: ${release.filename}, ${kib(release.size)} packed, ${kib(release.unpackedSize)} unpacked, ${release.entryCount} files`);
+      expect(release.files.map((f) => f.path)).toContain(`prebuilds/${platformTag}/zbpf.node`);
+
+      // A PATH with node, npm and a few basic tools, and certainly no compiler, make or python.
+      const shim = path.join(work, 'bin');
+      mkdirSync(shim);
+      symlinkSync(process.execPath, path.join(shim, 'node'));
+      symlinkSync(npmCli, path.join(shim, 'npm'));
+      for (const tool of ['sh', 'env', 'cat', 'ls', 'mkdir', 'rm', 'tar', 'gzip']) {
+        const from = ['/bin', '/usr/bin'].map((dir) => path.join(dir, tool)).find((file) => existsSync(file));
+        if (from) symlinkSync(from, path.join(shim, tool));
+      }
+      bare = { ...withoutNpmVariables(), PATH: shim };
+      const found = execFileSync('/bin/sh', ['-c', 'for t in cc c++ gcc g++ clang clang++ make gmake python python3; do command -v $t; done; true'], {
+        env: bare,
+        encoding: 'utf8',
+      });
+      expect(found.trim()).toBe('');
+
+      app = path.join(work, 'app');
+      mkdirSync(app);
+      writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'zbpf-package-test', version: '0.0.0', private: true }));
+      npm(['install', '--no-audit', '--no-fund', '--prefer-offline', '--foreground-scripts', path.join(releaseDir, release.filename)], {
+        cwd: app,
+        env: bare,
+      });
+      const installed = path.join(app, 'node_modules', 'zbpf');
+      expect(existsSync(path.join(installed, 'build'))).toBe(false); // nothing was compiled
+      expect(existsSync(path.join(installed, 'prebuilds', platformTag, 'zbpf.node'))).toBe(true);
+    },
+    120_000,
+  );
+
+  it.skipIf(!existsSync(npmCli) || !isRoot)(
+    isRoot
+      ? 'the installed copy captures a datagram on the loopback interface with the prebuild'
+      : 'the installed copy captures a datagram on the loopback interface (skipped: capturing needs root)',
+    () => {
+      expect(app, 'the install test above must pass first').toBeDefined();
+      writeFileSync(path.join(app!, 'capture.js'), captureScript);
+      const result = JSON.parse(execFileSync(process.execPath, ['capture.js'], { cwd: app!, env: bare, encoding: 'utf8' })) as {
+        addon: string;
+        attempts: Array<{ provider: string; interface?: string; mode?: string; found?: boolean; error?: string }>;
+      };
+      console.log(`installed copy: ${JSON.stringify(result)}`);
+      expect(result.addon).toBe(path.join(app!, 'node_modules', 'zbpf', 'prebuilds', platformTag, 'zbpf.node'));
+      expect(result.attempts.filter((attempt) => attempt.found)).toHaveLength(1);
+    },
+    30_000,
+  );
+});

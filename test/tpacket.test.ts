@@ -1,0 +1,473 @@
+// The Linux TPACKET_V3 provider against the real kernel: AF_PACKET rings on a veth pair whose
+// other end lives in a network namespace this file creates, fed by numbered test frames.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { packProgram } from '../lib/filter/program';
+import { openCapture, ZbpfError, type Capture, type CaptureOptions } from '../lib/index';
+import { native } from '../lib/native';
+import { normalizeOptions } from '../lib/options';
+import { PACKET_OUTGOING, type Tpacket3RecordCursor } from '../lib/protocol/tpacket3-records';
+import { TpacketProvider, type NativeTpacketHandleConstructor } from '../lib/providers/tpacket';
+import { collect, isStrictlyIncreasing, missingBelow, sleep } from './helpers/capture';
+import { canUseNetns, createVethPair, type VethPair } from './helpers/netns';
+import { ensureTools, frameSeq, sendFrames } from './helpers/traffic';
+
+const linux = process.platform === 'linux';
+const runnable = linux && canUseNetns();
+const reason = linux
+  ? 'needs root (CAP_NET_RAW and CAP_NET_ADMIN) and iproute2 to create a veth pair'
+  : 'TPACKET_V3 rings exist on Linux only';
+const repo = path.resolve(__dirname, '..');
+
+// ldh [12]; jeq #0x88b5 jt 0 jf 1; ret #snap; ret #0: the test frames only, cut to `snap`.
+const testFrames = (snap = 262144) => [
+  { code: 0x28, jt: 0, jf: 0, k: 12 },
+  { code: 0x15, jt: 0, jf: 1, k: 0x88b5 },
+  { code: 0x06, jt: 0, jf: 0, k: snap },
+  { code: 0x06, jt: 0, jf: 0, k: 0 },
+];
+const rejectAll = [{ code: 0x06, jt: 0, jf: 0, k: 0 }];
+const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
+const IFF_PROMISC = 0x100;
+const interfaceFlags = (name: string) => Number(readFileSync(`/sys/class/net/${name}/flags`, 'utf8').trim());
+const openFds = () => readdirSync('/proc/self/fd').length;
+const mappings = () => readFileSync('/proc/self/maps', 'utf8').split('\n').length;
+
+function openError(options: CaptureOptions): ZbpfError {
+  try {
+    openCapture(options).close();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ZbpfError);
+    return error as ZbpfError;
+  }
+  throw new Error('openCapture succeeded where it should have failed');
+}
+
+/** Collects the sequence numbers and sll_pkttype of test frames until `want` have come. */
+async function collectTyped(capture: Capture, want: number, deadlineMs = 10_000) {
+  const types: number[] = [];
+  const seqs: number[] = [];
+  const deadline = setTimeout(() => capture.close(), deadlineMs);
+  try {
+    for await (const batch of capture) {
+      batch.forEachPacket((p) => {
+        const seq = frameSeq(p.bytes, p.offset, p.caplen);
+        if (seq < 0) return;
+        seqs.push(seq);
+        types.push((p as Tpacket3RecordCursor).packetType);
+      });
+      if (seqs.length >= want) capture.close();
+    }
+  } finally {
+    clearTimeout(deadline);
+  }
+  return { seqs, types };
+}
+
+describe.skipIf(!runnable)(`Linux TPACKET_V3 provider${runnable ? '' : ` (skipped: ${reason})`}`, () => {
+  let pair: VethPair;
+  const tpacket = (options: Partial<CaptureOptions> = {}): Capture =>
+    openCapture({ provider: 'tpacket', interface: pair.captureIf, ...options });
+
+  beforeAll(() => {
+    ensureTools();
+    pair = createVethPair();
+  });
+  afterAll(() => pair?.destroy());
+
+  it('opens a ring: mode, link type, power-of-two blocks', () => {
+    const capture = tpacket();
+    try {
+      expect(capture.mode).toBe('tpacket-v3');
+      expect(capture.stats().mode).toBe('tpacket-v3');
+      expect(capture.linkType).toBe(1);
+      expect(capture.bufferSize).toBe(512 * 1024); // one 256 KiB snaplen packet fits, 8 blocks in 4 MiB
+    } finally {
+      capture.close();
+    }
+  });
+
+  it('delivers every frame in order, none dropped, when the consumer keeps up', async () => {
+    const capture = tpacket({ filter: testFrames() });
+    const count = 5000;
+    const sending = sendFrames(pair, { count, ratePps: 50_000 });
+    const got = await collect(capture, (c) => c.seqs.at(-1) === count - 1);
+    expect((await sending).sent).toBe(count);
+    expect(got.seqs).toEqual(range(0, count));
+    expect(capture.stats()).toMatchObject({ received: count, dropped: 0 });
+  });
+
+  it('counts what a stalled consumer misses: every frame delivered in order or dropped', async () => {
+    // Sent from the capture side, the frames reach the ring on the transmit path, before any
+    // veth backlog could drop them: the kernel's counters then account for every one.
+    const capture = tpacket({ filter: testFrames(128), snaplen: 128, bufferSize: 64 * 1024 });
+    expect(capture.bufferSize).toBe(8192);
+    const count = 20_000;
+    let stalled = false;
+    let sent = false;
+    const sending = sendFrames(pair, { count, fromCaptureSide: true }).then((result) => {
+      sent = true;
+      return result;
+    });
+    const got = await collect(capture, (c) => sent && c.seqs.length + capture.stats().dropped >= count, {
+      onBatch: async () => {
+        if (stalled) return;
+        stalled = true;
+        await sleep(200); // the other blocks fill and the ring freezes while we hold this one
+      },
+    });
+    expect((await sending).sent).toBe(count);
+    const stats = capture.stats();
+    expect(isStrictlyIncreasing(got.seqs)).toBe(true);
+    expect(stats.dropped).toBeGreaterThan(0);
+    expect(got.seqs.length + stats.dropped).toBe(count);
+    expect(missingBelow(got.seqs, count)).toBe(stats.dropped);
+    expect(stats.received).toBe(count);
+  });
+
+  it('hands blocks over in ring order and counts a frozen ring (the provider itself)', async () => {
+    const options = normalizeOptions(
+      { provider: 'tpacket', interface: pair.captureIf, snaplen: 128, bufferSize: 64 * 1024, filter: testFrames(128) },
+      'linux',
+    );
+    const provider = new TpacketProvider(options, () => {});
+    try {
+      expect([provider.blockCount, provider.bufferSize]).toEqual([8, 8192]);
+      // Nobody consumes: the eight blocks fill, the ring freezes and the kernel drops the rest.
+      await sendFrames(pair, { count: 2000, fromCaptureSide: true });
+      await sleep(50);
+      const seqs: number[] = [];
+      let blocks = 0;
+      for (let batch = provider.take(); batch; batch = provider.take()) {
+        blocks++;
+        batch.forEachPacket((p) => void seqs.push(frameSeq(p.bytes, p.offset, p.caplen)));
+        provider.giveBack();
+        expect(batch.released).toBe(true);
+      }
+      expect(blocks).toBe(8);
+      expect(seqs).toEqual(range(0, seqs.length));
+      expect(provider.counters()).toEqual({ received: 2000, dropped: 2000 - seqs.length });
+      expect(provider.freezes).toBeGreaterThanOrEqual(1);
+      // Every block went back: what the next block still holds was delivered already.
+      expect(provider.shutdown()).toEqual([]);
+    } finally {
+      provider.release();
+    }
+  });
+
+  it('applies the filter and its snap length, and rejects what it rejects', async () => {
+    const capture = tpacket({ filter: testFrames(20) });
+    await sendFrames(pair, { count: 5, frameSize: 100 });
+    const caplens: number[] = [];
+    const lengths: number[] = [];
+    const deadline = setTimeout(() => capture.close(), 5000);
+    for await (const batch of capture) {
+      for (const packet of batch) {
+        caplens.push(packet.caplen);
+        lengths.push(packet.length);
+      }
+      if (caplens.length >= 5) capture.close();
+    }
+    clearTimeout(deadline);
+    expect(caplens).toEqual([20, 20, 20, 20, 20]);
+    expect(lengths).toEqual([100, 100, 100, 100, 100]);
+
+    const reject = tpacket({ filter: rejectAll });
+    await sendFrames(pair, { count: 5 });
+    const none = await collect(reject, () => false, { deadlineMs: 300 });
+    expect(none.seqs).toEqual([]);
+    expect(reject.stats().received).toBe(0);
+  });
+
+  it('swaps the filter live without losing what the ring already holds', async () => {
+    const capture = tpacket({ filter: testFrames() });
+    await sendFrames(pair, { count: 100, firstSeq: 0 });
+    await sleep(30); // in the ring, not yet consumed
+    capture.setFilter(rejectAll);
+    await sendFrames(pair, { count: 100, firstSeq: 100 });
+    capture.setFilter(testFrames());
+    await sendFrames(pair, { count: 100, firstSeq: 200 });
+    const got = await collect(capture, (c) => c.seqs.at(-1) === 299);
+    expect(got.seqs).toEqual([...range(0, 100), ...range(200, 100)]);
+  });
+
+  it('puts the interface into promiscuous mode while capturing, and only then', async () => {
+    const plain = tpacket();
+    expect(interfaceFlags(pair.captureIf) & IFF_PROMISC).toBe(0);
+    plain.close();
+
+    const capture = tpacket({ promiscuous: true, filter: testFrames() });
+    expect(interfaceFlags(pair.captureIf) & IFF_PROMISC).toBe(IFF_PROMISC);
+    // Frames for another host (veth passes them up anyway; a NIC would need promiscuous mode).
+    const tool = path.join(repo, 'build/tools/sendframes');
+    execFileSync('ip', ['netns', 'exec', pair.peerNs, tool, pair.peerIf, '02:00:00:00:00:99', pair.peerMac, '10', '0', '64', '0']);
+    const got = await collectTyped(capture, 10);
+    expect(got.seqs).toEqual(range(0, 10));
+    expect(new Set(got.types)).toEqual(new Set([3])); // PACKET_OTHERHOST
+    expect(interfaceFlags(pair.captureIf) & IFF_PROMISC).toBe(0);
+  });
+
+  it("captures direction 'in', 'out' and 'inout'", async () => {
+    const captures = {
+      in: tpacket({ direction: 'in', filter: testFrames() }),
+      out: tpacket({ direction: 'out', filter: testFrames() }),
+      inout: tpacket({ direction: 'inout', filter: testFrames() }),
+    };
+    await sendFrames(pair, { count: 30, firstSeq: 0 });
+    await sendFrames(pair, { count: 30, firstSeq: 1000, fromCaptureSide: true });
+    const [incoming, outgoing, both] = await Promise.all([
+      collectTyped(captures.in, 30, 3000),
+      collectTyped(captures.out, 30, 3000),
+      collectTyped(captures.inout, 60, 3000),
+    ]);
+    expect(incoming.seqs).toEqual(range(0, 30));
+    expect(incoming.types.includes(PACKET_OUTGOING)).toBe(false);
+    expect(outgoing.seqs).toEqual(range(1000, 30));
+    expect(new Set(outgoing.types)).toEqual(new Set([PACKET_OUTGOING]));
+    expect(both.seqs).toEqual([...range(0, 30), ...range(1000, 30)]);
+  });
+
+  it('gives nanosecond timestamps, non-decreasing, within the test window', async () => {
+    const capture = tpacket({ filter: testFrames() });
+    const before = BigInt(Date.now() - 1) * 1_000_000n;
+    await sendFrames(pair, { count: 200, ratePps: 20_000 });
+    const stamps: bigint[] = [];
+    const deadline = setTimeout(() => capture.close(), 5000);
+    for await (const batch of capture) {
+      for (const packet of batch) stamps.push(packet.timestamp);
+      if (stamps.length >= 200) capture.close();
+    }
+    clearTimeout(deadline);
+    const after = BigInt(Date.now() + 1) * 1_000_000n;
+    expect(stamps).toHaveLength(200);
+    for (let i = 0; i < stamps.length; i++) {
+      expect(stamps[i] >= before && stamps[i] <= after).toBe(true);
+      if (i > 0) expect(stamps[i] >= stamps[i - 1]).toBe(true);
+    }
+    expect(stamps.some((t) => t % 1000n !== 0n)).toBe(true); // not microseconds in disguise
+  });
+
+  it('delivers the tail of a burst within the retire timeout', async () => {
+    for (const [options, limitMs] of [
+      [{ timeoutMs: 50 }, 2 * 50 + 150],
+      [{ timeoutMs: 1000, immediate: true }, 150],
+    ] as const) {
+      const capture = tpacket({ filter: testFrames(), ...options });
+      let sentAt = 0;
+      let lastAt = 0;
+      const sending = sendFrames(pair, { count: 5 }).then(() => (sentAt = performance.now()));
+      const got = await collect(capture, (c) => c.seqs.length >= 5, {
+        deadlineMs: 5000,
+        onBatch: (c) => {
+          if (c.seqs.length >= 5 && lastAt === 0) lastAt = performance.now();
+        },
+      });
+      await sending;
+      expect(got.seqs).toEqual(range(0, 5));
+      // The block is nowhere near full: only the kernel's retire timer hands it over.
+      expect(lastAt - sentAt).toBeLessThan(limitMs);
+    }
+  });
+
+  it('ends with a clear error when the interface is deleted, after delivering everything it captured', async () => {
+    const doomed = createVethPair();
+    try {
+      // A long retire timeout: the frames are still in the block the kernel is filling when
+      // the interface goes, so they arrive only because closing drains that block too.
+      const capture = openCapture({ provider: 'tpacket', interface: doomed.captureIf, timeoutMs: 5000, filter: testFrames() });
+      const seqs: number[] = [];
+      const ended = (async () => {
+        for await (const batch of capture) batch.forEachPacket((p) => void seqs.push(frameSeq(p.bytes, p.offset, p.caplen)));
+      })();
+      await sendFrames(doomed, { count: 20 });
+      await sleep(50);
+      expect(seqs).toEqual([]);
+      execFileSync('ip', ['link', 'del', doomed.captureIf]);
+      const error = await ended.then(
+        () => null,
+        (caught: unknown) => caught,
+      );
+      expect(error).toBeInstanceOf(ZbpfError);
+      expect(['ENODEV', 'ENETDOWN', 'ENXIO']).toContain((error as ZbpfError).code);
+      expect((error as ZbpfError).message).toMatch(new RegExp(`${doomed.captureIf} (was removed|went down|went away)`));
+      expect(seqs).toEqual(range(0, 20));
+      expect(capture.closed).toBe(true);
+      expect(capture.stats().received).toBe(20);
+    } finally {
+      doomed.destroy();
+    }
+  });
+
+  it('closing during traffic delivers what it holds, then ends; nothing crashes after', async () => {
+    const capture = tpacket({ filter: testFrames(), bufferSize: 256 * 1024 });
+    const sending = sendFrames(pair, { count: 50_000, fromCaptureSide: true });
+    const kept: Uint8Array[] = [];
+    const seqs: number[] = [];
+    let batches = 0;
+    for await (const batch of capture) {
+      batches++;
+      batch.forEachPacket((p) => {
+        kept.push(p.data);
+        seqs.push(frameSeq(p.bytes, p.offset, p.caplen));
+      });
+      if (batches === 3) capture.close();
+    }
+    await sending;
+    expect(batches).toBeGreaterThanOrEqual(3);
+    expect(isStrictlyIncreasing(seqs)).toBe(true);
+    // Views into given-back memory read as empty, never as newer packets.
+    expect(kept.every((view) => view.length === 0)).toBe(true);
+    expect(() => capture.setFilter(rejectAll)).toThrow(/closed/);
+    const stats = capture.stats();
+    expect(seqs.length + stats.dropped).toBeLessThanOrEqual(stats.received);
+    capture.close();
+    for await (const _ of capture) throw new Error('a closed capture yields nothing');
+
+    // Closed from outside while the loop waits for packets.
+    const idle = tpacket({ filter: testFrames() });
+    setTimeout(() => idle.close(), 50);
+    expect((await collect(idle, () => false)).seqs).toEqual([]);
+  });
+
+  it('close() also delivers the block the kernel was still filling', async () => {
+    // Nothing hands the block over before close(): it is far from full, and its retire timeout is long.
+    const capture = tpacket({ filter: testFrames(), timeoutMs: 10_000 });
+    const collecting = collect(capture, () => false, { deadlineMs: 20_000 });
+    await sendFrames(pair, { count: 25 });
+    await sleep(50);
+    capture.close();
+    const got = await collecting;
+    expect(got.seqs).toEqual(range(0, 25));
+    expect(got.batches).toBe(1);
+    expect(capture.stats()).toMatchObject({ received: 25, dropped: 0 });
+  });
+
+  it('breaking out of the loop closes the capture and detaches the batch', async () => {
+    const capture = tpacket({ filter: testFrames() });
+    await sendFrames(pair, { count: 10 });
+    let held: Uint8Array | null = null;
+    for await (const batch of capture) {
+      held = batch.bytes;
+      break;
+    }
+    expect(capture.closed).toBe(true);
+    expect(held?.length).toBe(0);
+  });
+
+  it.skipIf(!existsSync(path.join(repo, 'dist/index.js')))(
+    'runs inside a worker thread, and the worker exiting releases the socket and the ring',
+    async () => {
+      const code = `
+        const { parentPort, workerData } = require('node:worker_threads');
+        const { openCapture } = require(${JSON.stringify(path.join(repo, 'dist/index.js'))});
+        (async () => {
+          const capture = openCapture({ provider: 'tpacket', interface: workerData.interface });
+          parentPort.postMessage('open');
+          const seqs = [];
+          for await (const batch of capture) {
+            batch.forEachPacket((p) => {
+              const b = p.bytes, o = p.offset;
+              if (((b[o + 12] << 8) | b[o + 13]) === 0x88b5) seqs.push(b[o + 18] * 2 ** 24 + b[o + 19] * 2 ** 16 + b[o + 20] * 256 + b[o + 21]);
+            });
+            if (seqs.length >= workerData.count) capture.close();
+          }
+          parentPort.postMessage({ seqs, mode: capture.mode });
+        })();`;
+      const before = { fds: openFds(), maps: mappings() };
+      const worker = new Worker(code, { eval: true, workerData: { interface: pair.captureIf, count: 50 } });
+      await new Promise((resolve) => worker.once('message', resolve));
+      await sendFrames(pair, { count: 50 });
+      const result = await new Promise<{ seqs: number[]; mode: string }>((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+      });
+      expect(result).toEqual({ seqs: range(0, 50), mode: 'tpacket-v3' });
+      // A second worker, terminated with its capture open and its loop waiting.
+      const abandoned = new Worker(code, { eval: true, workerData: { interface: pair.captureIf, count: 1e9 } });
+      await new Promise((resolve) => abandoned.once('message', resolve));
+      await abandoned.terminate();
+      await worker.terminate();
+      expect(openFds()).toBe(before.fds);
+      expect(readFileSync('/proc/self/maps', 'utf8')).not.toMatch(/socket:\[/);
+    },
+  );
+
+  it('leaves no descriptor or mapping behind after 1,000 open/close cycles', { timeout: 240_000 }, () => {
+    for (let i = 0; i < 20; i++) tpacket().close(); // let V8 settle its own mappings first
+    const before = { fds: openFds(), maps: mappings() };
+    for (let i = 0; i < 1000; i++) tpacket({ bufferSize: 256 * 1024 }).close();
+    expect(openFds()).toBe(before.fds);
+    // A leak would leave 1,000 ring mappings; V8 may map or unmap a few heap pages meanwhile.
+    expect(Math.abs(mappings() - before.maps)).toBeLessThan(50);
+    expect(interfaceFlags(pair.captureIf) & IFF_PROMISC).toBe(0);
+  });
+
+  describe('errors name the fix', () => {
+    it('unknown interface', () => {
+      const error = openError({ provider: 'tpacket', interface: 'nosuch0' });
+      expect(error).toMatchObject({ code: 'ENODEV', syscall: 'SIOCGIFINDEX' });
+      expect(error.hint).toMatch(/nosuch0.*ip link/);
+    });
+
+    it('an interface that is down', () => {
+      execFileSync('ip', ['link', 'set', pair.captureIf, 'down']);
+      try {
+        const error = openError({ provider: 'tpacket', interface: pair.captureIf });
+        expect(error.code).toBe('ENETDOWN');
+        expect(error.hint).toMatch(new RegExp(`ip link set ${pair.captureIf} up`));
+      } finally {
+        execFileSync('ip', ['link', 'set', pair.captureIf, 'up']);
+      }
+    });
+
+    it("a FreeBSD BPF mode, before any system call", () => {
+      const error = openError({ provider: 'tpacket', interface: pair.captureIf, mode: 'zerocopy' });
+      expect(error.code).toBe('ERR_ZBPF_INVALID_OPTION');
+      expect(error.message).toMatch(/mode/);
+    });
+
+    it('a filter the kernel refuses (past lib/filter checks, straight to the native handle)', () => {
+      const { TpacketHandle } = native() as unknown as { TpacketHandle: NativeTpacketHandleConstructor };
+      const divideByZero = packProgram([
+        { code: 0x34, jt: 0, jf: 0, k: 0 }, // div #0: lib/filter refuses it before any system call
+        { code: 0x06, jt: 0, jf: 0, k: 96 },
+      ]);
+      const options = { interface: pair.captureIf, bufferSize: 0, snaplen: 96, timeoutMs: 10, direction: 'inout', promiscuous: false } as const;
+      let error: unknown;
+      try {
+        new TpacketHandle({ ...options, filter: divideByZero }, () => {}).close();
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toMatchObject({ code: 'EINVAL', syscall: 'setsockopt(SO_ATTACH_FILTER)', hint: expect.stringMatching(/filter program/) });
+    });
+
+    it.skipIf(!existsSync(path.join(repo, 'dist/index.js')))('permission denied, as a user without CAP_NET_RAW', () => {
+      const script = `
+        const { openCapture } = require(${JSON.stringify(path.join(repo, 'dist/index.js'))});
+        try { openCapture({ provider: 'tpacket', interface: ${JSON.stringify(pair.captureIf)} }); console.log('{}'); }
+        catch (e) { console.log(JSON.stringify({ code: e.code, hint: e.hint })); }`;
+      const child = spawnSync(process.execPath, ['-e', script], { uid: 65534, gid: 65534, encoding: 'utf8' });
+      expect(child.stderr).toBe('');
+      const result = JSON.parse(child.stdout);
+      expect(result.code).toBe('EPERM');
+      expect(result.hint).toMatch(/CAP_NET_RAW.*setcap cap_net_raw/);
+    });
+
+    it.skipIf(!existsSync('/dev/net/tun'))('labels a raw-IP (tun) interface LINKTYPE_RAW', () => {
+      const tun = `zbtun${process.pid.toString(36)}`.slice(0, 15);
+      execFileSync('ip', ['tuntap', 'add', 'mode', 'tun', 'name', tun]);
+      try {
+        execFileSync('ip', ['link', 'set', tun, 'up']);
+        const capture = openCapture({ provider: 'tpacket', interface: tun });
+        expect(capture.linkType).toBe(101);
+        capture.close();
+      } finally {
+        execFileSync('ip', ['link', 'del', tun]);
+      }
+    });
+  });
+});
