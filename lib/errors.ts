@@ -40,6 +40,15 @@ export function fromNative(error: unknown): unknown {
   });
 }
 
+/** Runs a native call, turning what it throws into a ZbpfError. */
+export function callNative<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    throw fromNative(error);
+  }
+}
+
 export function invalidOption(name: string, detail: string): ZbpfError {
   return new ZbpfError(`invalid option ${name}: ${detail}`, { code: 'ERR_ZBPF_INVALID_OPTION', hint: detail });
 }

@@ -64,6 +64,7 @@ describe.skipIf(!runnable)(`FreeBSD BPF path (${onModel ? '/dev/bpf model on Lin
   beforeAll(() => {
     pair = createVethPair();
   });
+  afterAll(() => pair?.destroy());
 
   /**
    * A burst, then a trickle of later frames (sequence numbers after the burst): the kernel

@@ -10,7 +10,7 @@ import { openCapture, ZbpfError, type Capture, type CaptureOptions } from '../li
 import { native } from '../lib/native';
 import { normalizeOptions } from '../lib/options';
 import { PACKET_OUTGOING, type Tpacket3RecordCursor } from '../lib/protocol/tpacket3-records';
-import { TpacketProvider, type NativeTpacketHandleConstructor } from '../lib/providers/tpacket';
+import { TpacketProvider } from '../lib/providers/tpacket';
 import { collect, isStrictlyIncreasing, missingBelow, sleep } from './helpers/capture';
 import { canUseNetns, createVethPair, type VethPair } from './helpers/netns';
 import { ensureTools, frameSeq, sendFrames } from './helpers/traffic';
@@ -430,7 +430,7 @@ describe.skipIf(!runnable)(`Linux TPACKET_V3 provider${runnable ? '' : ` (skippe
     });
 
     it('a filter the kernel refuses (past lib/filter checks, straight to the native handle)', () => {
-      const { TpacketHandle } = native() as unknown as { TpacketHandle: NativeTpacketHandleConstructor };
+      const TpacketHandle = native().TpacketHandle!;
       const divideByZero = packProgram([
         { code: 0x34, jt: 0, jf: 0, k: 0 }, // div #0: lib/filter refuses it before any system call
         { code: 0x06, jt: 0, jf: 0, k: 96 },

@@ -1,5 +1,5 @@
 import { Batch } from '../batch';
-import { fromNative } from '../errors';
+import { callNative as call, fromNative } from '../errors';
 import { native, type NativeBpfHandle } from '../native';
 import { BpfRecordCursor } from '../protocol/bpf-records';
 import type { PacketCursor } from '../protocol/cursor';
@@ -10,14 +10,6 @@ const DIRECTION: Record<Direction, number> = { in: 0, inout: 1, out: 2 }; // BPF
 const U32 = 0x1_0000_0000;
 
 const makeCursor = (bytes: Uint8Array): PacketCursor => new BpfRecordCursor(bytes);
-
-function call<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (error) {
-    throw fromNative(error);
-  }
-}
 
 /**
  * BIOCGSTATS counters are u_int that wrap at 2^32 (§3); we add up the differences so the
@@ -61,7 +53,7 @@ export class BpfProvider implements Provider {
             promiscuous: options.promiscuous,
             filter: options.filter,
           },
-          onReadable,
+          (error) => onReadable(error && (fromNative(error) as Error)),
         ),
     );
     this.mode = this.handle.mode;

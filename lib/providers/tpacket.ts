@@ -1,46 +1,9 @@
 import { Batch } from '../batch';
-import { fromNative, invalidOption, ZbpfError } from '../errors';
-import { native } from '../native';
+import { callNative as call, fromNative, invalidOption, ZbpfError } from '../errors';
+import { native, type NativeTpacketHandle, type NativeTpacketHandleConstructor } from '../native';
 import type { PacketCursor } from '../protocol/cursor';
 import { TP_STATUS_KERNEL, TP_STATUS_USER, TPACKET3, Tpacket3RecordCursor } from '../protocol/tpacket3-records';
-import type { Direction, KernelCounters, Provider, ProviderOptions, ReadinessCallback } from './provider';
-
-/** The native handle of one AF_PACKET socket and its TPACKET_V3 ring (native/napi/tpacket_handle.cc). */
-export interface NativeTpacketHandle {
-  readonly blockSize: number;
-  readonly blockCount: number;
-  readonly linkType: number;
-  /** Each block's tpacket_hdr_v1 (40 bytes), lent until close(). */
-  headers(): ArrayBuffer[];
-  /** The whole block, until revoke(index). */
-  lend(index: number): ArrayBuffer;
-  revoke(index: number): void;
-  /** [packets, drops, freezes] since open. */
-  stats(): [number, number, number];
-  attached(): boolean;
-  setFilter(program: Uint8Array): void;
-  watch(on: boolean): void;
-  /** Stops capturing; the socket and the ring stay until close(). */
-  shutdown(): void;
-  /** After shutdown(): returns once no packet is being written into the ring. */
-  quiesce(): void;
-  close(): void;
-}
-
-export interface NativeTpacketOptions {
-  interface: string;
-  bufferSize: number;
-  snaplen: number;
-  timeoutMs: number;
-  direction: Direction;
-  promiscuous: boolean;
-  filter: Uint8Array;
-}
-
-export type NativeTpacketHandleConstructor = new (
-  options: NativeTpacketOptions,
-  onReadable: ReadinessCallback,
-) => NativeTpacketHandle;
+import type { KernelCounters, Provider, ProviderOptions, ReadinessCallback } from './provider';
 
 // tpacket_hdr_v1 as 32-bit words, from the header view's start (block offset 8).
 const STATUS = 0;
@@ -52,16 +15,8 @@ const IMMEDIATE_TIMEOUT_MS = 1;
 
 const makeCursor = (bytes: Uint8Array): PacketCursor => new Tpacket3RecordCursor(bytes);
 
-function call<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (error) {
-    throw fromNative(error);
-  }
-}
-
 function tpacketHandleConstructor(): NativeTpacketHandleConstructor {
-  const { TpacketHandle } = native() as unknown as { TpacketHandle?: NativeTpacketHandleConstructor };
+  const { TpacketHandle } = native();
   if (TpacketHandle) return TpacketHandle;
   throw new ZbpfError('the tpacket provider needs Linux', { code: 'ERR_ZBPF_NO_PROVIDER', hint: "use provider: 'bpf'" });
 }
@@ -87,6 +42,8 @@ export function checkTpacketOptions(options: Pick<ProviderOptions, 'mode'>): voi
  * - shutdown(): makes the socket inert (a filter that rejects everything) and returns, in ring
  *   order, every block the kernel handed over and the block it was filling, so nothing
  *   captured before close() is lost. The ring stays mapped until release().
+ * - counters(): `received` counts packets the filter accepted (drops included), `dropped`
+ *   those that found every block ours (PACKET_STATISTICS, accumulated natively).
  */
 export class TpacketProvider implements Provider {
   readonly mode = 'tpacket-v3';
@@ -198,8 +155,8 @@ export class TpacketProvider implements Provider {
   }
 
   /**
-   * Whether the kernel handed the next block over and we have not lent it already (lent
-   * blocks are the ones just before `next`, so it is lent only once all of them are). The
+   * Whether the kernel handed the next block over and we have not lent it already. Lent blocks
+   * are the ones just before `next`, so `next` itself is lent only when every block is. The
    * Atomics load is the acquire that pairs with the kernel's smp_wmb() before TP_STATUS_USER.
    */
   private nextIsOurs(): boolean {
