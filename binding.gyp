@@ -8,6 +8,7 @@
         "native/bsd/bpf_device.cc",
         "native/napi/js_error.cc",
         "native/napi/lent_view.cc",
+        "native/napi/js_readiness.cc",
         "native/napi/options.cc",
         "native/napi/bpf_handle.cc",
         "native/filter/pcap_compiler.cc",

@@ -8,12 +8,13 @@ const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 const { createTestbed } = require('./lib/netns');
 const { startIn, killAll } = require('./lib/processes');
-const { snapshot, diff, processCpu, systemCpu } = require('./lib/proc');
+const { snapshot, diff, processCpu, systemCpu, busyBetween } = require('./lib/proc');
 const { CAPTURERS } = require('./lib/capturers');
 const { derive, writeReport } = require('./lib/report');
 
 const repoRoot = path.resolve(__dirname, '..');
-const BLAST = path.join(repoRoot, 'build', 'bench', 'blast');
+// Built by scripts/bench; not under build/, which every `node-gyp rebuild` deletes.
+const BLAST = path.join(__dirname, '.peers', 'bin', 'blast');
 
 function parseArgs(argv) {
   const cfg = {
@@ -146,8 +147,7 @@ async function runOne(bed, cfg, spec) {
     const senderCpuNs = senders.reduce((a, s) => a + s.utimeNs + s.stimeNs, 0);
     // CPU that neither the senders, the capturer, ksoftirqd nor this script used: other
     // processes on the machine. Runs with too much of it are repeated (see runQuiet).
-    const busyNs = d.system.user + d.system.system + d.system.irq + d.system.softirq;
-    const foreignNs = busyNs - senderCpuNs - (d.capturer ? d.capturer.runNs : 0) - d.ksoftirqdNs - (self1.user + self1.system) * 1000;
+    const foreignNs = d.busyNs - senderCpuNs - (d.capturer ? d.capturer.runNs : 0) - d.ksoftirqdNs - (self1.user + self1.system) * 1000;
     return {
       ...spec,
       capturerInfo: capturer ? capturer.info : null,
@@ -177,8 +177,7 @@ async function machineLoad(ms) {
   const a = systemCpu();
   await sleep(ms);
   const b = systemCpu();
-  const busy = (x) => x.user + x.system + x.irq + x.softirq;
-  return (busy(b) - busy(a)) / (ms * 1e6);
+  return busyBetween(a, b) / Number(b.at - a.at);
 }
 
 /** Waits (up to cfg.quietWaitS) until the machine is idle before a run starts. */

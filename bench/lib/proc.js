@@ -5,12 +5,22 @@ const { readFileSync, readdirSync } = require('node:fs');
 const USER_HZ = 100; // /proc/stat and /proc/<pid>/stat tick unit on Linux (getconf CLK_TCK)
 const NS_PER_TICK = 1e9 / USER_HZ;
 
-/** System-wide CPU time from the first line of /proc/stat, in ns, summed over all CPUs. */
+/**
+ * System-wide CPU time from the first line of /proc/stat, in ns, summed over all CPUs, and
+ * the monotonic time of the read. On a NO_HZ kernel the idle figure is measured exactly while
+ * user/system/softirq are sampled by the tick (biased for bursty work such as a paced
+ * sender), so busy time is best taken as elapsed × CPUs − idle.
+ */
 function systemCpu() {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0];
-  const [, user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).map(Number);
+  const text = readFileSync('/proc/stat', 'utf8');
+  const at = process.hrtime.bigint();
+  const lines = text.split('\n');
+  const cpus = lines.filter((l) => /^cpu\d+ /.test(l)).length;
+  const [, user, nice, system, idle, iowait, irq, softirq, steal] = lines[0].trim().split(/\s+/).map(Number);
   const t = (v) => v * NS_PER_TICK;
   return {
+    at,
+    cpus,
     user: t(user + nice),
     system: t(system),
     irq: t(irq),
@@ -18,6 +28,11 @@ function systemCpu() {
     idle: t(idle + iowait),
     steal: t(steal),
   };
+}
+
+/** CPU time all CPUs were not idle between two systemCpu() readings, in ns. */
+function busyBetween(a, b) {
+  return Number(b.at - a.at) * a.cpus - (b.idle - a.idle) - (b.steal - a.steal);
 }
 
 /** Per-CPU softnet drops (/proc/net/softnet_stat column 2: backlog queue full). */
@@ -91,8 +106,9 @@ function snapshot(pid) {
 
 function diff(a, b) {
   const sys = {};
-  for (const k of Object.keys(a.system)) sys[k] = b.system[k] - a.system[k];
+  for (const k of ['user', 'system', 'irq', 'softirq', 'idle', 'steal']) sys[k] = b.system[k] - a.system[k];
   return {
+    busyNs: busyBetween(a.system, b.system),
     wallNs: Number(b.at - a.at),
     system: sys,
     ksoftirqdNs: b.ksoftirqd - a.ksoftirqd,
@@ -108,4 +124,4 @@ function diff(a, b) {
   };
 }
 
-module.exports = { snapshot, diff, processCpu, systemCpu };
+module.exports = { snapshot, diff, processCpu, systemCpu, busyBetween };

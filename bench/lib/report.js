@@ -10,7 +10,8 @@ const CASE_TITLES = {
   overload: (size) => `Overload, ${size}-byte frames, two full-speed senders (one on each CPU)`,
 };
 
-const kernelSysNs = (w) => w.system.system + w.system.irq + w.system.softirq;
+/** All non-idle CPU time in the window, /proc/stat (exact idle on a NO_HZ kernel). */
+const busyNs = (w) => w.busyNs;
 
 /** Adds per-run CPU figures (needs the baseline runs of the same case) and groups by case. */
 function derive(data) {
@@ -23,7 +24,7 @@ function derive(data) {
   for (const c of cases.values()) {
     const base = c.runs.filter((r) => r.capturer === 'none');
     c.baseline = {
-      kernelSysNs: median(base.map((r) => kernelSysNs(r.window))),
+      busyNs: median(base.map((r) => busyNs(r.window))),
       senderSideNs: median(base.map((r) => r.senderCpuNs + r.window.ksoftirqdNs)),
       senderRatePps: summary(base.map((r) => r.senderRatePps)),
       sent: summary(base.map((r) => r.sent)),
@@ -37,7 +38,7 @@ function derive(data) {
       const own = r.window.capturer;
       r.lost = r.sent - r.captured;
       r.ownNs = own.runNs;
-      r.extraStatNs = kernelSysNs(r.window) - c.baseline.kernelSysNs - own.sysNs;
+      r.extraStatNs = busyNs(r.window) - c.baseline.busyNs - own.runNs;
       r.extraTaskNs = r.senderCpuNs + r.window.ksoftirqdNs - c.baseline.senderSideNs;
       const per = (x) => (r.captured > 0 ? x / r.captured : NaN);
       r.ownPerPkt = per(r.ownNs);
@@ -239,16 +240,18 @@ const METHOD = (cfg) => `- **Testbed.** Two network namespaces made for the run,
   timestamps, wakeups), which on a veth runs in softirq in the *sender's* context, so it is
   measured there: the senders' CPU time (getrusage, which includes softirq work run in their
   context) plus the ksoftirqd threads' run time, minus the median of the same in the
-  no-capturer baseline runs of the same case. The \`/proc/stat\` variant of the same quantity
-  (the window's system+irq+softirq over all CPUs, minus the baseline's, minus the capturer's own
-  system time) is in each case's detail; it agrees when the machine is otherwise idle but also
-  counts every other process's system time, and this kernel has no IRQ-time accounting (tick
-  sampling), so it is the noisier of the two. *Total* = own + extra kernel, per **captured**
+  no-capturer baseline runs of the same case. The \`/proc/stat\` variant (each case's detail)
+  takes the window's non-idle time of all CPUs from \`/proc/stat\` (elapsed × CPUs − idle),
+  minus the baseline's, minus the capturer's own. It uses the idle column because on this
+  NO_HZ kernel without IRQ-time accounting idle is measured exactly while the system and
+  softirq columns are tick samples, which a bursty load (the paced sender) skews by tens of
+  percent; it also counts whatever else ran, so it is the noisier of the two. *Total* = own +
+  extra kernel (sender side), per **captured**
   packet (a capturer that loses packets is charged for the receive work of the lost ones too).
   On a veth the receive work runs on the sender's core, so a heavy capturer shows up as a
   slower sender rather than as drops: both are reported.
 - **Quiet machine.** Before each run the script waits until the machine is idle; a run during
-  which other processes used more than ${Math.round(cfg.maxForeign * 100)}% of a CPU (busy time from /proc/stat minus
+  which other processes used more than ${Math.round(cfg.maxForeign * 100)}% of a CPU (non-idle time from /proc/stat minus
   the senders', the capturer's, ksoftirqd's and the script's own) is repeated, up to
   ${cfg.attempts} tries (the column *attempts*; the last try is kept whatever it measured).
 `;

@@ -54,16 +54,11 @@ BpfHandle::BpfHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfHandl
   options.filter = options::Program(js.Get("filter"));
 
   if (!ThrowIfFailed(env, BpfDevice::Open(options, &device_))) return;
-
-  uv_loop_t* loop = nullptr;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok) {
-    Napi::Error::New(env, "zbpf: no event loop for this environment").ThrowAsJavaScriptException();
-    Release();
+  auto diagnose = [](int status) { return Status::Fail(-status, "uv_poll", "waiting for /dev/bpf failed"); };
+  if (!readiness_.Bind(env, device_->fd(), info[1].As<Napi::Function>(), "zbpf:bpf", diagnose)) {
+    device_.reset();
     return;
   }
-  watcher_ = std::make_unique<ReadinessWatcher>(loop, device_->fd(), [this](int status) { OnReadiness(status); });
-  on_readable_ = Napi::Persistent(info[1].As<Napi::Function>());
-  async_context_ = std::make_unique<Napi::AsyncContext>(env, "zbpf:bpf");
   Addon::Of(env).Track(this);
 }
 
@@ -72,9 +67,7 @@ BpfHandle::~BpfHandle() { Release(); }
 // The descriptor goes first; the mappings stay until Release, so batches already handed over
 // can still be delivered after close().
 Status BpfHandle::CloseDescriptor() {
-  if (watcher_) watcher_->Close();  // before the fd goes away
-  watcher_.reset();
-  on_readable_.Reset();  // async_context_ stays: this may run inside OnReadiness's MakeCallback
+  readiness_.Close();  // before the fd goes away
   return device_ ? device_->CloseDescriptor() : Status::Ok();
 }
 
@@ -211,25 +204,11 @@ void BpfHandle::SetFilter(const Napi::CallbackInfo& info) {
 // (§8.11), which the constructor has already done.
 void BpfHandle::Watch(const Napi::CallbackInfo& info) {
   if (!CheckDescriptor(info.Env())) return;
-  if (info[0].ToBoolean().Value()) {
-    ThrowIfFailed(info.Env(), watcher_->Start());
-  } else {
-    watcher_->Stop();
-  }
+  ThrowIfFailed(info.Env(), readiness_.Watch(info[0].ToBoolean().Value()));
 }
 
 void BpfHandle::Shutdown(const Napi::CallbackInfo& info) { ThrowIfFailed(info.Env(), CloseDescriptor()); }
 
 void BpfHandle::Close(const Napi::CallbackInfo& info) { ThrowIfFailed(info.Env(), Release()); }
-
-void BpfHandle::OnReadiness(int status) {
-  Napi::Env env = Env();
-  Napi::HandleScope scope(env);
-  Napi::Value arg = status == 0 ? env.Null()
-                                : ToJsError(env, Status::Fail(-status, "uv_poll", "readiness failed")).Value();
-  // A local handle keeps the callback alive through the call, which may close this capture.
-  Napi::Function callback = on_readable_.Value();
-  callback.MakeCallback(Value(), {arg}, *async_context_);
-}
 
 }  // namespace zbpf

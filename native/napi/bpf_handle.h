@@ -7,8 +7,8 @@
 #include <memory>
 
 #include "../bsd/bpf_device.h"
-#include "../core/readiness.h"
 #include "addon.h"
+#include "js_readiness.h"
 #include "lent_view.h"
 
 namespace zbpf {
@@ -41,14 +41,11 @@ class BpfHandle : public Napi::ObjectWrap<BpfHandle>, public Closable {
   bool CheckOpen(Napi::Env env);
   bool CheckDescriptor(Napi::Env env);
   int CheckedBufferIndex(const Napi::CallbackInfo& info);
-  void OnReadiness(int status);
   Status CloseDescriptor();
   Status Release();
 
   std::unique_ptr<BpfDevice> device_;
-  std::unique_ptr<ReadinessWatcher> watcher_;
-  Napi::FunctionReference on_readable_;
-  std::unique_ptr<Napi::AsyncContext> async_context_;
+  JsReadiness readiness_;
   LentView headers_[2];
   LentView data_[2];
 };

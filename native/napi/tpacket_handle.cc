@@ -104,16 +104,15 @@ TpacketHandle::TpacketHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
   options.filter = SockFilter(options::Program(js.Get("filter")));
 
   if (!ThrowIfFailed(env, TpacketRing::Open(options, &ring_))) return;
-
-  uv_loop_t* loop = nullptr;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok) {
-    Napi::Error::New(env, "zbpf: no event loop for this environment").ThrowAsJavaScriptException();
+  // libuv reports a socket error (POLLERR) as EBADF; the socket knows what really happened.
+  auto diagnose = [this](int status) {
+    Status error = ring_ ? ring_->PendingError() : Status::Ok();
+    return error.ok() ? Status::Fail(-status, "uv_poll", "waiting for the packet socket failed") : error;
+  };
+  if (!readiness_.Bind(env, ring_->fd(), info[1].As<Napi::Function>(), "zbpf:tpacket", diagnose)) {
     ring_.reset();
     return;
   }
-  watcher_ = std::make_unique<ReadinessWatcher>(loop, ring_->fd(), [this](int status) { OnReadiness(status); });
-  on_readable_ = Napi::Persistent(info[1].As<Napi::Function>());
-  async_context_ = std::make_unique<Napi::AsyncContext>(env, "zbpf:tpacket");
   headers_ = std::vector<LentView>(ring_->block_count());
   blocks_ = std::vector<LentView>(ring_->block_count());
   capturing_ = true;
@@ -122,17 +121,11 @@ TpacketHandle::TpacketHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
 
 TpacketHandle::~TpacketHandle() { Release(); }
 
-void TpacketHandle::StopWatching() {
-  if (watcher_) watcher_->Close();  // before the socket can go away
-  watcher_.reset();
-  on_readable_.Reset();  // async_context_ stays: this may run inside OnReadiness's MakeCallback
-}
-
 // Views first (rule 2), then the ring is unmapped and the socket closed.
 void TpacketHandle::Release() {
   if (!ring_) return;
   Addon::Of(Env()).Untrack(this);
-  StopWatching();
+  readiness_.Close();  // before the socket can go away
   capturing_ = false;
   for (LentView& view : blocks_) view.Revoke();
   for (LentView& view : headers_) view.Revoke();
@@ -227,11 +220,7 @@ void TpacketHandle::SetFilter(const Napi::CallbackInfo& info) {
 
 void TpacketHandle::Watch(const Napi::CallbackInfo& info) {
   if (!CheckCapturing(info.Env())) return;
-  if (info[0].ToBoolean().Value()) {
-    ThrowIfFailed(info.Env(), watcher_->Start());
-  } else {
-    watcher_->Stop();
-  }
+  ThrowIfFailed(info.Env(), readiness_.Watch(info[0].ToBoolean().Value()));
 }
 
 // Stops capturing; the socket and the ring stay until close(), so blocks already handed over,
@@ -239,7 +228,7 @@ void TpacketHandle::Watch(const Napi::CallbackInfo& info) {
 void TpacketHandle::Shutdown(const Napi::CallbackInfo& info) {
   if (!ring_ || !capturing_) return;
   capturing_ = false;
-  StopWatching();
+  readiness_.Close();
   ThrowIfFailed(info.Env(), ring_->Stop());
 }
 
@@ -253,21 +242,5 @@ void TpacketHandle::Quiesce(const Napi::CallbackInfo& info) {
 }
 
 void TpacketHandle::Close(const Napi::CallbackInfo& /*info*/) { Release(); }
-
-void TpacketHandle::OnReadiness(int status) {
-  Napi::Env env = Env();
-  Napi::HandleScope scope(env);
-  if (on_readable_.IsEmpty()) return;
-  Napi::Value arg = env.Null();
-  if (status != 0) {
-    // libuv reports a socket error (POLLERR) as EBADF; the socket knows what really happened.
-    Status error = ring_->PendingError();
-    if (error.ok()) error = Status::Fail(-status, "uv_poll", "readiness failed");
-    arg = ToJsError(env, error).Value();
-  }
-  // A local handle keeps the callback alive through the call, which may close this capture.
-  Napi::Function callback = on_readable_.Value();
-  callback.MakeCallback(Value(), {arg}, *async_context_);
-}
 
 }  // namespace zbpf

@@ -8,9 +8,9 @@
 #include <memory>
 #include <vector>
 
-#include "../core/readiness.h"
 #include "../linux/tpacket_ring.h"
 #include "addon.h"
+#include "js_readiness.h"
 #include "lent_view.h"
 
 namespace zbpf {
@@ -42,14 +42,10 @@ class TpacketHandle : public Napi::ObjectWrap<TpacketHandle>, public Closable {
   bool CheckOpen(Napi::Env env);
   bool CheckCapturing(Napi::Env env);
   int CheckedBlockIndex(const Napi::CallbackInfo& info);
-  void OnReadiness(int status);
-  void StopWatching();
   void Release();
 
   std::unique_ptr<TpacketRing> ring_;
-  std::unique_ptr<ReadinessWatcher> watcher_;
-  Napi::FunctionReference on_readable_;
-  std::unique_ptr<Napi::AsyncContext> async_context_;
+  JsReadiness readiness_;
   bool capturing_ = false;  // false after shutdown(): the socket is inert, the ring still readable
   std::vector<LentView> headers_;
   std::vector<LentView> blocks_;
