@@ -3,10 +3,9 @@
 // on a veth pair in a namespace this file creates.
 import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCapture, ZbpfError, type Capture, type CaptureOptions } from '../lib/index';
-import { bpfAvailable, collect, isStrictlyIncreasing, missingBelow, sleep } from './helpers/capture';
+import { bpfAvailable, collect, isStrictlyIncreasing, missingBelow, sleep, startWorkerCapture } from './helpers/capture';
 import { canUseNetns, createVethPair, type VethPair } from './helpers/netns';
 import { sendFrames } from './helpers/traffic';
 
@@ -249,25 +248,26 @@ describe.skipIf(!runnable)(`FreeBSD BPF path (${onModel ? '/dev/bpf model on Lin
         ? Number(execFileSync('sh', ['-c', `ls /proc/${process.pid}/fd | wc -l`], { encoding: 'utf8' }))
         : execFileSync('procstat', ['-f', String(process.pid)], { encoding: 'utf8' }).split('\n').length;
     const before = fds();
-    const worker = new Worker(path.join(repo, 'test/fixtures/worker-capture.js'), {
-      workerData: { interface: pair.captureIf, count: 50 },
-    });
-    const ready = new Promise((resolve) => worker.once('message', resolve));
-    await expect(ready).resolves.toBe('open');
+    const inWorker = startWorkerCapture({ provider: 'bpf', interface: pair.captureIf, count: 50 });
+    await inWorker.opened;
     await sendFrames(pair, { count: 50 });
-    const result = await new Promise<{ seqs: number[]; mode: string }>((resolve, reject) => {
-      worker.once('message', resolve);
-      worker.once('error', reject);
-    });
-    expect(result.seqs).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(await inWorker.result).toEqual({ seqs: Array.from({ length: 50 }, (_, i) => i), mode: 'zerocopy' });
     // A second worker that is terminated with its capture still open.
-    const abandoned = new Worker(path.join(repo, 'test/fixtures/worker-capture.js'), {
-      workerData: { interface: pair.captureIf, count: 1_000_000 },
-    });
-    await new Promise((resolve) => abandoned.once('message', resolve));
-    await abandoned.terminate();
-    await worker.terminate();
+    const abandoned = startWorkerCapture({ provider: 'bpf', interface: pair.captureIf, count: 1_000_000 });
+    await abandoned.opened;
+    await abandoned.worker.terminate();
+    await inWorker.worker.terminate();
     expect(fds()).toBe(before);
+  });
+
+  it('a process whose only capture ran in a worker exits cleanly', () => {
+    const child = spawnSync(process.execPath, [path.join(repo, 'test/fixtures/worker-only.js'), 'bpf', pair.captureIf], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(child.stderr).toBe('');
+    expect(child.stdout).toBe('worker exited 0\n');
+    expect(child.status).toBe(0);
   });
 
   it('ends with an ENXIO error when the interface goes away, after delivering what it had', async () => {

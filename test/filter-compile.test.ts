@@ -191,34 +191,44 @@ describe('the userspace interpreter (filtering capture files) matches tcpdump -r
   });
 });
 
-describe.skipIf(!bpfAvailable() || !canUseNetns())('a live capture takes an expression (BPF path)', () => {
+/** The providers this machine can capture with: BPF (FreeBSD, or Linux under the model), TPACKET on Linux. */
+const liveProviders = (): Array<'bpf' | 'tpacket'> => [
+  ...(bpfAvailable() ? (['bpf'] as const) : []),
+  ...(process.platform === 'linux' ? (['tpacket'] as const) : []),
+];
+
+describe.skipIf(!canUseNetns())('a live capture takes an expression', () => {
   let pair: VethPair;
   beforeAll(() => {
     pair = createVethPair();
   });
   afterAll(() => pair?.destroy());
+  const testFrames = `ether proto 0x${ETHERTYPE_TEST.toString(16)}`;
 
-  it('keeps only what the expression matches', async () => {
-    const capture = openCapture({ provider: 'bpf', interface: pair.captureIf, filter: `ether proto 0x${ETHERTYPE_TEST.toString(16)}`, timeoutMs: 10 });
-    await sendFrames(pair, { count: 5 });
-    const got = await collect(capture, (c) => c.seqs.length >= 5, { deadlineMs: 5000 });
-    expect(got.seqs).toEqual([0, 1, 2, 3, 4]);
+  describe.each(liveProviders())('provider %s', (provider) => {
+    it('keeps only what the expression matches', async () => {
+      const capture = openCapture({ provider, interface: pair.captureIf, filter: testFrames, timeoutMs: 10 });
+      await sendFrames(pair, { count: 5 });
+      const got = await collect(capture, (c) => c.seqs.length >= 5, { deadlineMs: 5000 });
+      expect(got.seqs).toEqual([0, 1, 2, 3, 4]);
+      expect(got.other).toBe(0);
 
-    const other = openCapture({ provider: 'bpf', interface: pair.captureIf, filter: 'ip', timeoutMs: 10 });
-    const waiting = collect(other, () => false, { deadlineMs: 1000 });
-    await sendFrames(pair, { count: 5 });
-    expect((await waiting).seqs).toEqual([]);
-  });
+      const other = openCapture({ provider, interface: pair.captureIf, filter: 'ip', timeoutMs: 10 });
+      const waiting = collect(other, () => false, { deadlineMs: 1000 });
+      await sendFrames(pair, { count: 5 });
+      expect((await waiting).seqs).toEqual([]);
+    });
 
-  it('setFilter takes an expression and keeps what was already captured', async () => {
-    const capture = openCapture({ provider: 'bpf', interface: pair.captureIf, filter: 'ip', timeoutMs: 10 });
-    capture.setFilter(`ether proto 0x${ETHERTYPE_TEST.toString(16)}`);
-    await sendFrames(pair, { count: 3 });
-    const got = await collect(capture, (c) => c.seqs.length >= 3, { deadlineMs: 5000 });
-    expect(got.seqs).toEqual([0, 1, 2]);
-  });
+    it('setFilter takes an expression', async () => {
+      const capture = openCapture({ provider, interface: pair.captureIf, filter: 'ip', timeoutMs: 10 });
+      capture.setFilter(testFrames);
+      await sendFrames(pair, { count: 3 });
+      const got = await collect(capture, (c) => c.seqs.length >= 3, { deadlineMs: 5000 });
+      expect(got.seqs).toEqual([0, 1, 2]);
+    });
 
-  it('a wrong expression fails at openCapture with libpcap\'s message', () => {
-    expect(() => openCapture({ provider: 'bpf', interface: pair.captureIf, filter: 'tcp prot 1' })).toThrow(/bad filter expression "tcp prot 1": .*syntax error/);
+    it('a wrong expression fails at openCapture with libpcap\'s message', () => {
+      expect(() => openCapture({ provider, interface: pair.captureIf, filter: 'tcp prot 1' })).toThrow(/bad filter expression "tcp prot 1": .*syntax error/);
+    });
   });
 });

@@ -1,9 +1,9 @@
 // The Linux TPACKET_V3 provider against the real kernel: AF_PACKET rings on a veth pair whose
 // other end lives in a network namespace this file creates, fed by numbered test frames.
 import { execFileSync, spawnSync } from 'node:child_process';
+import dgram from 'node:dgram';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packProgram } from '../lib/filter/program';
 import { openCapture, ZbpfError, type Capture, type CaptureOptions } from '../lib/index';
@@ -11,7 +11,7 @@ import { native } from '../lib/native';
 import { normalizeOptions } from '../lib/options';
 import { PACKET_OUTGOING, type Tpacket3RecordCursor } from '../lib/protocol/tpacket3-records';
 import { TpacketProvider } from '../lib/providers/tpacket';
-import { collect, isStrictlyIncreasing, missingBelow, sleep } from './helpers/capture';
+import { collect, isStrictlyIncreasing, missingBelow, sleep, startWorkerCapture } from './helpers/capture';
 import { canUseNetns, createVethPair, type VethPair } from './helpers/netns';
 import { ensureTools, frameSeq, sendFrames } from './helpers/traffic';
 
@@ -230,6 +230,37 @@ describe.skipIf(!runnable)(`Linux TPACKET_V3 provider${runnable ? '' : ` (skippe
     expect(both.seqs).toEqual([...range(0, 30), ...range(1000, 30)]);
   });
 
+  it('sees each loopback packet once, as FreeBSD lo0 and libpcap do', async () => {
+    const udpToPort = (port: number) => [
+      { code: 0x28, jt: 0, jf: 0, k: 12 }, // ldh [12]: ethertype
+      { code: 0x15, jt: 0, jf: 5, k: 0x0800 }, // IPv4
+      { code: 0x30, jt: 0, jf: 0, k: 23 }, // ldb [23]: protocol
+      { code: 0x15, jt: 0, jf: 3, k: 17 }, // UDP
+      { code: 0x28, jt: 0, jf: 0, k: 36 }, // ldh [36]: destination port (no IP options here)
+      { code: 0x15, jt: 0, jf: 1, k: port },
+      { code: 0x06, jt: 0, jf: 0, k: 0xffff },
+      { code: 0x06, jt: 0, jf: 0, k: 0 },
+    ];
+    const port = 40000 + (process.pid % 20000);
+    const captures = {
+      inout: openCapture({ provider: 'tpacket', interface: 'lo', filter: udpToPort(port) }),
+      out: openCapture({ provider: 'tpacket', interface: 'lo', direction: 'out', filter: udpToPort(port) }),
+    };
+    const socket = dgram.createSocket('udp4');
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => socket.send(`zbpf ${i}`, port, '127.0.0.1', resolve));
+    socket.close();
+    const count = async (capture: Capture) => {
+      let packets = 0;
+      const deadline = setTimeout(() => capture.close(), 500);
+      for await (const batch of capture) packets += batch.count();
+      clearTimeout(deadline);
+      return packets;
+    };
+    const [inout, out] = await Promise.all([count(captures.inout), count(captures.out)]);
+    expect(inout).toBe(5);
+    expect(out).toBe(0);
+  });
+
   it('gives nanosecond timestamps, non-decreasing, within the test window', async () => {
     const capture = tpacket({ filter: testFrames() });
     const before = BigInt(Date.now() - 1) * 1_000_000n;
@@ -360,36 +391,16 @@ describe.skipIf(!runnable)(`Linux TPACKET_V3 provider${runnable ? '' : ` (skippe
   it.skipIf(!existsSync(path.join(repo, 'dist/index.js')))(
     'runs inside a worker thread, and the worker exiting releases the socket and the ring',
     async () => {
-      const code = `
-        const { parentPort, workerData } = require('node:worker_threads');
-        const { openCapture } = require(${JSON.stringify(path.join(repo, 'dist/index.js'))});
-        (async () => {
-          const capture = openCapture({ provider: 'tpacket', interface: workerData.interface });
-          parentPort.postMessage('open');
-          const seqs = [];
-          for await (const batch of capture) {
-            batch.forEachPacket((p) => {
-              const b = p.bytes, o = p.offset;
-              if (((b[o + 12] << 8) | b[o + 13]) === 0x88b5) seqs.push(b[o + 18] * 2 ** 24 + b[o + 19] * 2 ** 16 + b[o + 20] * 256 + b[o + 21]);
-            });
-            if (seqs.length >= workerData.count) capture.close();
-          }
-          parentPort.postMessage({ seqs, mode: capture.mode });
-        })();`;
       const before = { fds: openFds(), maps: mappings() };
-      const worker = new Worker(code, { eval: true, workerData: { interface: pair.captureIf, count: 50 } });
-      await new Promise((resolve) => worker.once('message', resolve));
+      const inWorker = startWorkerCapture({ provider: 'tpacket', interface: pair.captureIf, count: 50 });
+      await inWorker.opened;
       await sendFrames(pair, { count: 50 });
-      const result = await new Promise<{ seqs: number[]; mode: string }>((resolve, reject) => {
-        worker.once('message', resolve);
-        worker.once('error', reject);
-      });
-      expect(result).toEqual({ seqs: range(0, 50), mode: 'tpacket-v3' });
+      expect(await inWorker.result).toEqual({ seqs: range(0, 50), mode: 'tpacket-v3' });
       // A second worker, terminated with its capture open and its loop waiting.
-      const abandoned = new Worker(code, { eval: true, workerData: { interface: pair.captureIf, count: 1e9 } });
-      await new Promise((resolve) => abandoned.once('message', resolve));
-      await abandoned.terminate();
-      await worker.terminate();
+      const abandoned = startWorkerCapture({ provider: 'tpacket', interface: pair.captureIf, count: 1e9 });
+      await abandoned.opened;
+      await abandoned.worker.terminate();
+      await inWorker.worker.terminate();
       expect(openFds()).toBe(before.fds);
       expect(readFileSync('/proc/self/maps', 'utf8')).not.toMatch(/socket:\[/);
     },
@@ -457,13 +468,13 @@ describe.skipIf(!runnable)(`Linux TPACKET_V3 provider${runnable ? '' : ` (skippe
       expect(result.hint).toMatch(/CAP_NET_RAW.*setcap cap_net_raw/);
     });
 
-    it.skipIf(!existsSync('/dev/net/tun'))('labels a raw-IP (tun) interface LINKTYPE_RAW', () => {
+    it.skipIf(!existsSync('/dev/net/tun'))('labels a raw-IP (tun) interface DLT_RAW', () => {
       const tun = `zbtun${process.pid.toString(36)}`.slice(0, 15);
       execFileSync('ip', ['tuntap', 'add', 'mode', 'tun', 'name', tun]);
       try {
         execFileSync('ip', ['link', 'set', tun, 'up']);
         const capture = openCapture({ provider: 'tpacket', interface: tun });
-        expect(capture.linkType).toBe(101);
+        expect(capture.linkType).toBe(12);
         capture.close();
       } finally {
         execFileSync('ip', ['link', 'del', tun]);

@@ -4,7 +4,7 @@
 // addon fills for each 'packet' event (the same work as the zbpf runner); decodes nothing.
 // Prints READY once the session is open; on SIGINT/SIGTERM prints one JSON line and exits.
 //
-//   node bench/runners/pcap.js '{"interface":"zbcap","bufferSize":8388608,"snaplen":262144}'
+//   node bench/runners/pcap.js '{"interface":"zbcap","bufferSize":4194304,"snaplen":262144}'
 const path = require('node:path');
 
 const pcap = require(path.join(__dirname, '..', '.peers', 'node_modules', 'pcap'));

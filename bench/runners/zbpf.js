@@ -4,10 +4,12 @@
 // copying nothing. Prints READY once the capture is open; on SIGINT/SIGTERM closes the
 // capture, lets the loop deliver what the kernel had handed over, and prints one JSON line.
 //
-//   node bench/runners/zbpf.js '{"interface":"zbcap","bufferSize":8388608,"snaplen":262144}'
+//   node bench/runners/zbpf.js '{"interface":"zbcap","bufferSize":4194304,"snaplen":262144}'
+//
+// ZBPF_BENCH_DIST=/path/to/other/dist/index.js measures another build (A/B of a patch).
 const path = require('node:path');
 
-const { openCapture } = require(path.join(__dirname, '..', '..', 'dist', 'index.js'));
+const { openCapture } = require(process.env.ZBPF_BENCH_DIST || path.join(__dirname, '..', '..', 'dist', 'index.js'));
 
 const config = JSON.parse(process.argv[2]);
 const options = { interface: config.interface, snaplen: config.snaplen };

@@ -1,4 +1,5 @@
 import type { Batch } from '../batch';
+import { ZbpfError } from '../errors';
 import type { PacketCursor } from '../protocol/cursor';
 import type { OutputChunks } from './output-chunks';
 
@@ -30,7 +31,7 @@ export abstract class RecordWriter {
    * goes back to the kernel, so the writer never loses a packet silently.
    */
   write(batch: Batch, select?: PacketSelector): true | Promise<void> {
-    if (this.closing) throw new Error('write() after close()');
+    if (this.closing) throw new ZbpfError('the capture file is closed', { code: 'ERR_ZBPF_CLOSED', hint: 'write every batch before close()' });
     if (batch.released) return true;
     return this.copy(batch.cursor(), select, -1);
   }

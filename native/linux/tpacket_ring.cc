@@ -43,11 +43,13 @@ constexpr std::size_t kMaxGrownBlock = 1u << 20;
 // has already attached a filter that rejects everything.
 constexpr std::uint16_t kQuiesceProtocol = ETH_P_LOOPBACK;
 
-constexpr int kLinktypeEthernet = 1;   // LINKTYPE_ETHERNET (DLT_EN10MB)
-constexpr int kLinktypeRaw = 101;      // LINKTYPE_RAW: the packet starts with an IPv4 or IPv6 header
-constexpr int kLinktypeIeee80211 = 105;
-constexpr int kLinktypePrism = 119;
-constexpr int kLinktypeRadiotap = 127;
+// DLT_* values, as BPF reports them, so capture.linkType means the same on every provider
+// (lib/files/linktype.ts maps them to pcap's LINKTYPE_* when writing files).
+constexpr int kDltEn10mb = 1;
+constexpr int kDltRaw = 12;  // the packet starts with an IPv4 or IPv6 header
+constexpr int kDltIeee80211 = 105;
+constexpr int kDltPrismHeader = 119;
+constexpr int kDltIeee80211Radio = 127;
 
 const char* const kRootHint =
     "capturing needs CAP_NET_RAW: run as root, or grant it with "
@@ -57,15 +59,23 @@ sock_filter Insn(std::uint16_t code, std::uint8_t jt, std::uint8_t jf, std::uint
   return sock_filter{code, jt, jf, k};
 }
 
-// direction 'out' is a four-instruction prefix run by the kernel, not a test in the walker:
-// incoming packets are then never written into the ring, never cause drops, and are not
-// counted, and the prefix is re-applied on every filter swap. A = 0 again before the user's
-// program, as at the start of any program.
-std::vector<sock_filter> WithDirection(TpacketDirection direction, const std::vector<sock_filter>& program) {
-  if (direction != TpacketDirection::kOut) return program;
+// Which packets reach the user's program is decided by a prefix the kernel runs, not by the
+// walker: packets we do not want then never take ring space, never cause drops and are not
+// counted, and the prefix is re-applied on every filter swap. 'in' needs no prefix
+// (PACKET_IGNORE_OUTGOING, see SetDirection). Linux shows every loopback packet twice, as
+// sent and as received; like FreeBSD's lo0 and libpcap we keep the received copy only, so
+// 'out' sees nothing on loopback. A = 0 again before the user's program, as at any start.
+std::vector<sock_filter> WithDirection(TpacketDirection direction, bool loopback, const std::vector<sock_filter>& program) {
+  const bool keep_outgoing = !loopback;
+  const bool keep_incoming = direction != TpacketDirection::kOut;
+  if (keep_outgoing && keep_incoming) return program;
+  if (!keep_outgoing && !keep_incoming) return {Insn(BPF_RET | BPF_K, 0, 0, 0)};
+  // Outgoing packets jump over the reject when they are wanted, land on it when they are not.
+  const sock_filter test_outgoing = keep_outgoing ? Insn(BPF_JMP | BPF_JEQ | BPF_K, 1, 0, PACKET_OUTGOING)
+                                                  : Insn(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, PACKET_OUTGOING);
   std::vector<sock_filter> result = {
       Insn(BPF_LD | BPF_B | BPF_ABS, 0, 0, static_cast<std::uint32_t>(SKF_AD_OFF + SKF_AD_PKTTYPE)),
-      Insn(BPF_JMP | BPF_JEQ | BPF_K, 1, 0, PACKET_OUTGOING),
+      test_outgoing,
       Insn(BPF_RET | BPF_K, 0, 0, 0),
       Insn(BPF_LD | BPF_IMM, 0, 0, 0),
   };
@@ -93,7 +103,7 @@ int LinkTypeForArphrd(unsigned arphrd) {
   switch (arphrd) {
     case ARPHRD_ETHER:
     case ARPHRD_LOOPBACK:  // Linux gives loopback a zeroed Ethernet header
-      return kLinktypeEthernet;
+      return kDltEn10mb;
     // No link-layer header at all, the packet is IP: tun, WireGuard, IP-in-IP and SIT
     // tunnels, raw-IP modems, and PPP (whose header a SOCK_RAW socket never sees).
     case ARPHRD_NONE:
@@ -102,13 +112,13 @@ int LinkTypeForArphrd(unsigned arphrd) {
     case ARPHRD_TUNNEL6:
     case ARPHRD_SIT:
     case ARPHRD_PPP:
-      return kLinktypeRaw;
+      return kDltRaw;
     case ARPHRD_IEEE80211:
-      return kLinktypeIeee80211;
+      return kDltIeee80211;
     case ARPHRD_IEEE80211_PRISM:
-      return kLinktypePrism;
+      return kDltPrismHeader;
     case ARPHRD_IEEE80211_RADIOTAP:
-      return kLinktypeRadiotap;
+      return kDltIeee80211Radio;
     default:
       return -1;
   }
@@ -172,6 +182,7 @@ Status TpacketRing::LookUpInterface(const std::string& name) {
                             ", which zbpf cannot label for pcap yet; capture on an Ethernet, loopback or IP tunnel interface");
   }
   link_type_ = static_cast<unsigned>(link_type);
+  loopback_ = arphrd == ARPHRD_LOOPBACK;
   if (ioctl(fd_, SIOCGIFFLAGS, &ifr) != 0) return Status::Fail(errno, "SIOCGIFFLAGS", "could not read the flags of " + name);
   // Bound to a down interface the socket would just report ENETDOWN later: say so now.
   if ((ifr.ifr_flags & IFF_UP) == 0) {
@@ -199,7 +210,7 @@ Status TpacketRing::SetDirection(TpacketDirection direction) {
 }
 
 Status TpacketRing::SetFilter(const std::vector<sock_filter>& program) {
-  return Attach(WithDirection(direction_, program));
+  return Attach(WithDirection(direction_, loopback_, program));
 }
 
 Status TpacketRing::Attach(const std::vector<sock_filter>& program) {

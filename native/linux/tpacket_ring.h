@@ -48,7 +48,7 @@ struct RingGeometry {
 // `snaplen` bytes (see the policy in tpacket_ring.cc).
 RingGeometry PlanRing(std::size_t buffer_size, std::size_t snaplen, std::size_t page_size);
 
-// LINKTYPE_* (what pcap files record) for an ARPHRD_* interface type; -1 if zbpf has no
+// The DLT_* value BPF would report for an ARPHRD_* interface type; -1 if zbpf has no
 // faithful label for the bytes such an interface delivers.
 int LinkTypeForArphrd(unsigned arphrd);
 
@@ -100,6 +100,7 @@ class TpacketRing {
   int ifindex_ = 0;
   std::string interface_;
   TpacketDirection direction_ = TpacketDirection::kInOut;
+  bool loopback_ = false;
   unsigned link_type_ = 0;
   RingGeometry geometry_;
   unsigned char* ring_ = nullptr;

@@ -1,5 +1,8 @@
 #include "addon.h"
 
+#include <dlfcn.h>
+
+#include <mutex>
 #include <vector>
 
 #include "abi_info.h"
@@ -11,7 +14,24 @@
 
 namespace zbpf {
 
+namespace {
+
+// Node unloads an addon when the last worker that loaded it exits, but libuv still calls
+// back into it afterwards (the close callbacks of our uv_poll handles): keep the library
+// loaded for the life of the process.
+void KeepLoaded() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    Dl_info info{};
+    if (dladdr(reinterpret_cast<void*>(&KeepLoaded), &info) == 0 || info.dli_fname == nullptr) return;
+    dlopen(info.dli_fname, RTLD_NOW | RTLD_NODELETE);  // never closed, by design
+  });
+}
+
+}  // namespace
+
 Addon::Addon(Napi::Env env, Napi::Object exports) {
+  KeepLoaded();
   exports.Set("BpfHandle", BpfHandle::Define(env));
 #if defined(__linux__)
   exports.Set("TpacketHandle", TpacketHandle::Define(env));

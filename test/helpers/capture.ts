@@ -1,5 +1,7 @@
 // Consuming a capture in tests: the sequence numbers of test frames, in the order delivered.
-import type { Capture } from '../../lib/index';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { Capture, ProviderName } from '../../lib/index';
 import { frameSeq } from './traffic';
 
 /** True where /dev/bpf exists: FreeBSD, or Linux under scripts/with-bpf-model. */
@@ -57,3 +59,38 @@ export function missingBelow(seqs: number[], limit: number): number {
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export interface WorkerCapture {
+  worker: Worker;
+  /** Resolves once the capture inside the worker is open. */
+  opened: Promise<void>;
+  /** The sequence numbers of the first `count` test frames, and the mode in effect. */
+  result: Promise<{ seqs: number[]; mode: string }>;
+}
+
+/** Runs test/fixtures/worker-capture.js; listens before anything is sent, so no message is missed. */
+export function startWorkerCapture(workerData: { provider: ProviderName; interface: string; count: number }): WorkerCapture {
+  const worker = new Worker(path.join(__dirname, '../fixtures/worker-capture.js'), { workerData });
+  const messages: unknown[] = [];
+  const waiters: (() => void)[] = [];
+  let failure: unknown = null;
+  const next = (index: number) =>
+    new Promise<unknown>((resolve, reject) => {
+      const check = () => (failure ? reject(failure) : messages.length > index ? resolve(messages[index]) : waiters.push(check));
+      check();
+    });
+  const wake = () => waiters.splice(0).forEach((waiter) => waiter());
+  worker.on('message', (message) => {
+    messages.push(message);
+    wake();
+  });
+  worker.on('error', (error) => {
+    failure = error;
+    wake();
+  });
+  return {
+    worker,
+    opened: next(0).then(() => undefined),
+    result: next(1) as Promise<{ seqs: number[]; mode: string }>,
+  };
+}
