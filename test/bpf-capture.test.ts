@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCapture, ZbpfError, type Capture, type CaptureOptions } from '../lib/index';
-import { bpfAvailable, collect, isStrictlyIncreasing, missingBelow, sleep, startWorkerCapture } from './helpers/capture';
+import { bpfAvailable, collect, isStrictlyIncreasing, missingBelow, packetLengths, sleep, startWorkerCapture } from './helpers/capture';
 import { canUseNetns, createVethPair, type VethPair } from './helpers/netns';
 import { sendFrames } from './helpers/traffic';
 
@@ -155,19 +155,7 @@ describe.skipIf(!runnable)(`FreeBSD BPF path (${onModel ? '/dev/bpf model on Lin
     ];
     const capture = bpf({ filter });
     await sendFrames(pair, { count: 5, frameSize: 100 });
-    const caplens: number[] = [];
-    const lengths: number[] = [];
-    const deadline = setTimeout(() => capture.close(), 5000);
-    for await (const batch of capture) {
-      for (const packet of batch) {
-        caplens.push(packet.caplen);
-        lengths.push(packet.length);
-      }
-      if (caplens.length >= 5) capture.close();
-    }
-    clearTimeout(deadline);
-    expect(caplens).toEqual([20, 20, 20, 20, 20]);
-    expect(lengths).toEqual([100, 100, 100, 100, 100]);
+    expect(await packetLengths(capture, 5)).toEqual({ caplens: [20, 20, 20, 20, 20], lengths: [100, 100, 100, 100, 100] });
 
     const reject = bpf({ filter: [{ code: 0x06, jt: 0, jf: 0, k: 0 }] });
     await sendFrames(pair, { count: 5 });

@@ -8,9 +8,9 @@
 //             sysctl, and mode 'auto' falls back to buffered mode and still captures.
 // On Linux the same checks run against the /dev/bpf model with both sysctl settings.
 import { execFileSync } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { describe, expect, it } from 'vitest';
 import { openCapture, ZbpfError, type Capture } from '../lib/index';
+import { capturesDatagram as capturesMarkedDatagram } from './fixtures/loopback-datagram';
 import { bpfAvailable } from './helpers/capture';
 
 type Mode = 'zerocopy' | 'buffered';
@@ -37,29 +37,9 @@ function withKernelSetFor<T>(mode: Mode, fn: () => Promise<T>): Promise<T> {
   });
 }
 
-/** Sends UDP datagrams carrying a marker to 127.0.0.1 until the capture delivers one (5 s at most). */
-async function capturesDatagram(capture: Capture): Promise<boolean> {
-  const marker = Buffer.from(`zbpf-expected-mode-${process.pid}-${Date.now()}`);
-  const socket = createSocket('udp4');
-  socket.on('error', () => {}); // ICMP port unreachable answers are of no interest
-  const sender = setInterval(() => socket.send(marker, 9, '127.0.0.1'), 20);
-  const deadline = setTimeout(() => capture.close(), 5000);
-  let found = false;
-  try {
-    for await (const batch of capture) {
-      batch.forEachPacket((p) => {
-        if (Buffer.from(p.bytes.buffer, p.bytes.byteOffset + p.offset, p.caplen).includes(marker)) found = true;
-      });
-      if (found) break;
-    }
-  } finally {
-    clearInterval(sender);
-    clearTimeout(deadline);
-    socket.close();
-    capture.close();
-  }
-  return found;
-}
+/** Captures a datagram to 127.0.0.1 that carries a marker of this run. */
+const capturesDatagram = (capture: Capture) =>
+  capturesMarkedDatagram(capture, Buffer.from(`zbpf-expected-mode-${process.pid}-${Date.now()}`));
 
 function openError(mode: 'zerocopy'): ZbpfError {
   try {

@@ -51,33 +51,15 @@ const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
 // The capture the installed package makes: the TPACKET_V3 provider on Linux when this build has
 // it, else /dev/bpf (FreeBSD's kernel, or the model that npm test preloads on Linux).
 const captureScript = `
-const dgram = require('node:dgram');
 const path = require('node:path');
+const { capturesDatagram } = require(${JSON.stringify(path.join(repo, 'test/fixtures/loopback-datagram.js'))});
 const { openCapture } = require('zbpf');
 const addon = require('node-gyp-build').path(path.dirname(require.resolve('zbpf/package.json')));
 
 async function tryProvider(provider) {
   const loopback = process.platform === 'freebsd' ? 'lo0' : 'lo';
   const capture = openCapture({ provider, interface: loopback, timeoutMs: 10 });
-  const marker = Buffer.from('zbpf-package-test-' + process.pid);
-  const socket = dgram.createSocket('udp4');
-  socket.on('error', () => {});
-  const sender = setInterval(() => socket.send(marker, 9, '127.0.0.1'), 20);
-  const deadline = setTimeout(() => capture.close(), 5000);
-  let found = false;
-  try {
-    for await (const batch of capture) {
-      batch.forEachPacket((p) => {
-        if (Buffer.from(p.bytes.buffer, p.bytes.byteOffset + p.offset, p.caplen).includes(marker)) found = true;
-      });
-      if (found) break;
-    }
-  } finally {
-    clearInterval(sender);
-    clearTimeout(deadline);
-    socket.close();
-    capture.close();
-  }
+  const found = await capturesDatagram(capture, Buffer.from('zbpf-package-test-' + process.pid));
   return { provider, interface: loopback, mode: capture.mode, found };
 }
 

@@ -11,7 +11,7 @@ import { native } from '../lib/native';
 import { normalizeOptions } from '../lib/options';
 import { PACKET_OUTGOING, type Tpacket3RecordCursor } from '../lib/protocol/tpacket3-records';
 import { TpacketProvider } from '../lib/providers/tpacket';
-import { collect, isStrictlyIncreasing, missingBelow, sleep, startWorkerCapture } from './helpers/capture';
+import { collect, isStrictlyIncreasing, missingBelow, packetLengths, sleep, startWorkerCapture } from './helpers/capture';
 import { canUseNetns, createVethPair, type VethPair } from './helpers/netns';
 import { ensureTools, frameSeq, sendFrames } from './helpers/traffic';
 
@@ -161,19 +161,7 @@ describe.skipIf(!runnable)(`Linux TPACKET_V3 provider${runnable ? '' : ` (skippe
   it('applies the filter and its snap length, and rejects what it rejects', async () => {
     const capture = tpacket({ filter: testFrames(20) });
     await sendFrames(pair, { count: 5, frameSize: 100 });
-    const caplens: number[] = [];
-    const lengths: number[] = [];
-    const deadline = setTimeout(() => capture.close(), 5000);
-    for await (const batch of capture) {
-      for (const packet of batch) {
-        caplens.push(packet.caplen);
-        lengths.push(packet.length);
-      }
-      if (caplens.length >= 5) capture.close();
-    }
-    clearTimeout(deadline);
-    expect(caplens).toEqual([20, 20, 20, 20, 20]);
-    expect(lengths).toEqual([100, 100, 100, 100, 100]);
+    expect(await packetLengths(capture, 5)).toEqual({ caplens: [20, 20, 20, 20, 20], lengths: [100, 100, 100, 100, 100] });
 
     const reject = tpacket({ filter: rejectAll });
     await sendFrames(pair, { count: 5 });

@@ -49,6 +49,22 @@ export async function collect(
   return collected;
 }
 
+/** caplen and wire length of the first `count` packets (5 s at most), then closes the capture. */
+export async function packetLengths(capture: Capture, count: number): Promise<{ caplens: number[]; lengths: number[] }> {
+  const caplens: number[] = [];
+  const lengths: number[] = [];
+  const deadline = setTimeout(() => capture.close(), 5000);
+  for await (const batch of capture) {
+    for (const packet of batch) {
+      caplens.push(packet.caplen);
+      lengths.push(packet.length);
+    }
+    if (caplens.length >= count) capture.close();
+  }
+  clearTimeout(deadline);
+  return { caplens, lengths };
+}
+
 export const isStrictlyIncreasing = (seqs: number[]) => seqs.every((s, i) => i === 0 || s > seqs[i - 1]);
 
 export function missingBelow(seqs: number[], limit: number): number {

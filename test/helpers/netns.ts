@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { canUseEpair, createEpairPair } from './freebsd-pair';
+import { destroyAtExit, forgetAtExit } from './tools';
 
 /** True when we are root and the `ip` tool is available (what createVethPair needs). */
 export function canUseNetns(): boolean {
@@ -31,19 +32,6 @@ export interface VethPair {
 }
 
 let pairCounter = 0;
-// One 'exit' hook for every live pair (a listener per pair would trip MaxListeners).
-const livePairs = new Set<() => void>();
-let exitHookInstalled = false;
-
-function registerForExit(destroy: () => void): void {
-  livePairs.add(destroy);
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const d of [...livePairs]) d();
-  });
-}
-
 function ip(args: string[]): string {
   return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
@@ -93,11 +81,11 @@ export function createVethPair(): VethPair {
   const destroy = (): void => {
     if (destroyed) return;
     destroyed = true;
-    livePairs.delete(destroy);
+    forgetAtExit(destroy);
     ipQuiet(['link', 'del', captureIf]); // deleting one end removes both
     ipQuiet(['netns', 'del', peerNs]);
   };
-  registerForExit(destroy);
+  destroyAtExit(destroy);
 
   try {
     ip(['netns', 'add', peerNs]);

@@ -1,10 +1,8 @@
 // Test traffic over a VethPair: numbered Ethernet frames with an experimental ethertype,
 // sent by build/tools/sendframes (an AF_PACKET sender), and a parser for their sequence number.
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
-import * as path from 'node:path';
-import { ensureBpfSender, sendFramesBpf } from './freebsd-pair';
+import { sendFramesBpf } from './freebsd-pair';
 import type { VethPair } from './netns';
+import { buildTool, runSender, senderArgs } from './tools';
 
 /** IEEE 802 local experimental ethertype 1. */
 export const ETHERTYPE_TEST = 0x88b5;
@@ -20,26 +18,12 @@ export interface SendOptions {
   fromCaptureSide?: boolean;
 }
 
-const repoRoot = path.resolve(__dirname, '..', '..');
-const toolSource = path.join(repoRoot, 'test', 'tools', 'sendframes.c');
-const toolBinary = path.join(repoRoot, 'build', 'tools', 'sendframes');
 const MAGIC = [0x5a, 0x42, 0x50, 0x46]; // "ZBPF"
 const PAYLOAD_OFFSET = 14;
 
-/** Compiles test/tools/sendframes.c to build/tools/sendframes when missing or stale. */
+/** Builds the frame sender for this platform (test/tools/sendframes*.c) if needed. */
 export function ensureTools(): void {
-  if (process.platform === 'freebsd') {
-    ensureBpfSender();
-    return;
-  }
-  const stale = !existsSync(toolBinary) || statSync(toolBinary).mtimeMs < statSync(toolSource).mtimeMs;
-  if (!stale) return;
-  mkdirSync(path.dirname(toolBinary), { recursive: true });
-  // Build beside the target and rename: test files running in parallel never execute a
-  // half-written binary.
-  const tmp = `${toolBinary}.${process.pid}.tmp`;
-  execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-o', tmp, toolSource], { stdio: 'inherit' });
-  renameSync(tmp, toolBinary);
+  buildTool(process.platform === 'freebsd' ? 'sendframes-bpf' : 'sendframes');
 }
 
 /**
@@ -49,38 +33,10 @@ export function ensureTools(): void {
  */
 export function sendFrames(pair: VethPair, opts: SendOptions): Promise<{ sent: number }> {
   if (process.platform === 'freebsd') return sendFramesBpf(pair, opts);
-  ensureTools();
-  const frameSize = opts.frameSize ?? 64;
-  if (frameSize < 60) throw new RangeError(`frameSize ${frameSize} < 60`);
-  if (!Number.isInteger(opts.count) || opts.count < 0) throw new RangeError(`bad count ${opts.count}`);
-  const fromCapture = opts.fromCaptureSide ?? false;
-  const toolArgs = [
-    fromCapture ? pair.captureIf : pair.peerIf,
-    fromCapture ? pair.peerMac : pair.captureMac,
-    fromCapture ? pair.captureMac : pair.peerMac,
-    String(opts.count),
-    String(opts.firstSeq ?? 0),
-    String(frameSize),
-    String(opts.ratePps ?? 0),
-  ];
-  const [command, args] = fromCapture
-    ? [toolBinary, toolArgs]
-    : ['ip', ['netns', 'exec', pair.peerNs, toolBinary, ...toolArgs]];
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) {
-        reject(new Error(`sendframes exited with ${code}: ${err.trim()}`));
-        return;
-      }
-      resolve({ sent: Number.parseInt(out.trim(), 10) });
-    });
-  });
+  const args = senderArgs(pair, opts);
+  const sender = buildTool('sendframes');
+  if (opts.fromCaptureSide) return runSender(sender, args);
+  return runSender('ip', ['netns', 'exec', pair.peerNs, sender, ...args]);
 }
 
 /** The sequence number of a test frame starting at offset, or -1 if it is not one. */
