@@ -18,12 +18,15 @@ const BLAST = path.join(__dirname, '.peers', 'bin', 'blast');
 
 function parseArgs(argv) {
   const cfg = {
-    reps: 5,
+    reps: 3,
     frames: 1_000_000,
     sizes: [64, 1500],
     pacedPps: 200_000,
     pacedSeconds: 2,
     overloadFrames: 1_000_000,
+    overloadSizes: [64],
+    warmupFrames: 100_000,
+    warmupPps: 200_000,
     bufferSize: 4 * 1024 * 1024, // zbpf's default ring
     snaplen: 262144,
     capturers: ['zbpf', 'tcpdump', 'pcap'],
@@ -57,6 +60,8 @@ function parseArgs(argv) {
       case '--paced-pps': cfg.pacedPps = num(); break;
       case '--paced-seconds': cfg.pacedSeconds = num(); break;
       case '--overload-frames': cfg.overloadFrames = num(); break;
+      case '--overload-sizes': cfg.overloadSizes = val().split(',').map(Number); break;
+      case '--warmup-frames': cfg.warmupFrames = num(); break;
       case '--buffer-mib': cfg.bufferSize = Math.round(num() * 1024 * 1024); break;
       case '--snaplen': cfg.snaplen = num(); break;
       case '--capturers': cfg.capturers = val().split(','); break;
@@ -71,12 +76,14 @@ function parseArgs(argv) {
       case '-h':
       case '--help':
         process.stdout.write(`usage: scripts/bench [options]
-  --reps N              runs per capturer and case, alternating order (default 5)
+  --reps N              runs per capturer and case, alternating order (default 3)
   --frames N            frames per full-speed run (default 1000000)
   --sizes 64,1500       frame sizes in bytes for the full-speed runs
   --paced-pps N         offered load of the paced run, 64-byte frames (default 200000)
   --paced-seconds S     length of the paced run (default 2)
   --overload-frames N   frames per sender in the two-sender overload run (default 1000000)
+  --overload-sizes 64   frame sizes of the overload run
+  --warmup-frames N     frames sent (at 200k pps) to each capturer before its measured window (default 100000)
   --buffer-mib N        kernel buffer for every capturer: zbpf bufferSize, tcpdump -B, pcap buffer_size (default 4, zbpf's default)
   --snaplen N           snap length for every capturer (default 262144)
   --capturers a,b       subset of zbpf,tcpdump,pcap
@@ -98,6 +105,7 @@ function parseArgs(argv) {
     cfg.reps = 2;
     cfg.frames = 200_000;
     cfg.overloadFrames = 200_000;
+    cfg.warmupFrames = 50_000;
     cfg.pacedSeconds = 1;
   }
   for (const c of cfg.capturers) if (!CAPTURERS[c]) throw new Error(`unknown capturer ${c}`);
@@ -132,6 +140,17 @@ async function runOne(bed, cfg, spec) {
   const capturer = spec.capturer === 'none' ? null : await CAPTURERS[spec.capturer].start(bed, cfg);
   try {
     await sleep(100); // let the capturer reach its wait
+    // Warm-up outside the measured window: JIT compilation (node), first touches of the ring
+    // and of the code (everyone). Its frames are part of the capturer's totals and are
+    // subtracted below; a warm-up loss would count as a loss of the measured run.
+    let warmup = null;
+    if (capturer && cfg.warmupFrames > 0) {
+      const w0 = processCpu(capturer.pid);
+      warmup = await runSender(bed, cfg.senderCpu, cfg.warmupFrames, spec.size, cfg.warmupPps);
+      await settle(capturer.pid, cfg.settleMs);
+      const w1 = processCpu(capturer.pid);
+      warmup.capturerNs = w1 && w0 ? w1.runNs - w0.runNs : NaN;
+    }
     const before = bed.counters();
     const self0 = process.cpuUsage();
     const s0 = snapshot(capturer && capturer.pid);
@@ -157,9 +176,11 @@ async function runOne(bed, cfg, spec) {
       senderCpuNs,
       foreignNs,
       foreignShare: foreignNs / d.wallNs,
-      captured: result ? result.captured : null,
-      kernelReceived: result ? result.kernelReceived : null,
+      // The capturers report totals since they opened: take the warm-up frames out.
+      captured: result ? result.captured - (warmup ? warmup.sent : 0) : null,
+      kernelReceived: result ? result.kernelReceived - (warmup ? warmup.sent : 0) : null,
       kernelDropped: result ? result.kernelDropped : null,
+      warmup,
       runner: result,
       ifaceRx: after.captureRx - before.captureRx,
       ifaceRxDropped: after.captureRxDropped - before.captureRxDropped,
@@ -272,7 +293,7 @@ async function main() {
   const runs = [];
 
   // Warm-up, not recorded: page cache for node and the peers, the first veth traffic.
-  for (const c of names) await runOne(bed, { ...cfg, settleMs: 200 }, { phase: 'warmup', capturer: c, size: 64, senders: [{ cpu: cfg.senderCpu, count: 100_000, rate: 0 }] });
+  for (const c of names) await runOne(bed, { ...cfg, settleMs: 200, warmupFrames: 0 }, { phase: 'warmup', capturer: c, size: 64, senders: [{ cpu: cfg.senderCpu, count: 100_000, rate: 0 }] });
 
   const cases = [];
   if (cfg.phases.includes('blast')) {
@@ -284,14 +305,16 @@ async function main() {
   if (cfg.phases.includes('overload')) {
     // Two full-speed senders, one per CPU: the second shares the capturer's CPU, so the
     // capturer gets about half a core while both cores also run the receive path.
-    cases.push({
-      phase: 'overload',
-      size: 64,
-      senders: [
-        { cpu: cfg.senderCpu, count: cfg.overloadFrames, rate: 0 },
-        { cpu: cfg.captureCpu, count: cfg.overloadFrames, rate: 0 },
-      ],
-    });
+    for (const size of cfg.overloadSizes) {
+      cases.push({
+        phase: 'overload',
+        size,
+        senders: [
+          { cpu: cfg.senderCpu, count: cfg.overloadFrames, rate: 0 },
+          { cpu: cfg.captureCpu, count: cfg.overloadFrames, rate: 0 },
+        ],
+      });
+    }
   }
 
   for (const c of cases) {

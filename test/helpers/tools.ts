@@ -28,9 +28,11 @@ export function forgetAtExit(destroy: () => void): void {
 
 /** Compiles test/tools/NAME.c to build/tools/NAME when missing or stale; returns its path. */
 export function buildTool(name: string): string {
-  const source = path.join(repoRoot, 'test', 'tools', `${name}.c`);
+  const tools = path.join(repoRoot, 'test', 'tools');
+  const source = path.join(tools, `${name}.c`);
   const binary = path.join(repoRoot, 'build', 'tools', name);
-  if (existsSync(binary) && statSync(binary).mtimeMs >= statSync(source).mtimeMs) return binary;
+  const newest = Math.max(statSync(source).mtimeMs, statSync(path.join(tools, 'frames.h')).mtimeMs);
+  if (existsSync(binary) && statSync(binary).mtimeMs >= newest) return binary;
   mkdirSync(path.dirname(binary), { recursive: true });
   // Build beside the target and rename: test files running in parallel never execute a
   // half-written binary.

@@ -1,55 +1,17 @@
 /*
- * sendframes: sends numbered test frames out of one interface with an AF_PACKET raw socket.
- *
- *   sendframes IFNAME DSTMAC SRCMAC COUNT FIRSTSEQ FRAMESIZE RATEPPS
- *
- * Frame: DSTMAC, SRCMAC, ethertype 0x88b5 (IEEE local experimental), then "ZBPF", the
- * sequence number as uint32 big-endian, and zero padding up to FRAMESIZE bytes.
- * RATEPPS 0 sends as fast as possible with sendmmsg batches; otherwise frames are paced
- * on CLOCK_MONOTONIC with clock_nanosleep. ENOBUFS/EAGAIN are retried after a short pause.
- * Prints the number of frames sent on stdout.
+ * sendframes: sends numbered test frames out of one interface with an AF_PACKET raw socket,
+ * in sendmmsg batches when unpaced. Command line and frames: frames.h.
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
-#define ETHERTYPE_TEST 0x88b5
-#define MAX_FRAME 65535
+#include "frames.h"
+
 #define BATCH 64
-
-static void die(const char *what) {
-  perror(what);
-  exit(1);
-}
-
-static void usage(void) {
-  fprintf(stderr, "usage: sendframes IFNAME DSTMAC SRCMAC COUNT FIRSTSEQ FRAMESIZE RATEPPS\n");
-  exit(2);
-}
-
-static void parse_mac(const char *text, uint8_t mac[6]) {
-  unsigned v[6];
-  if (sscanf(text, "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6) usage();
-  for (int i = 0; i < 6; i++) mac[i] = (uint8_t)v[i];
-}
-
-static unsigned long parse_number(const char *text) {
-  char *end = NULL;
-  errno = 0;
-  unsigned long value = strtoul(text, &end, 10);
-  if (errno != 0 || end == text || *end != '\0') usage();
-  return value;
-}
 
 static int open_sender(const char *ifname) {
   /* Protocol 0: this socket only sends, it never queues received frames. */
@@ -65,110 +27,60 @@ static int open_sender(const char *ifname) {
   return fd;
 }
 
-static void build_frame(uint8_t *frame, size_t size, const uint8_t dst[6], const uint8_t src[6], uint32_t seq) {
-  memset(frame, 0, size);
-  memcpy(frame, dst, 6);
-  memcpy(frame + 6, src, 6);
-  frame[12] = ETHERTYPE_TEST >> 8;
-  frame[13] = ETHERTYPE_TEST & 0xff;
-  memcpy(frame + 14, "ZBPF", 4);
-  uint32_t be = htonl(seq);
-  memcpy(frame + 18, &be, 4);
-}
-
-static int transient(int err) { return err == ENOBUFS || err == EAGAIN || err == EINTR; }
-
-static void pause_briefly(void) {
-  struct timespec ts = {0, 200 * 1000};
-  nanosleep(&ts, NULL);
-}
-
-/* Sends frames [seq, seq+n) in sendmmsg batches; returns how many went out. */
-static unsigned long send_fast(int fd, uint8_t *frames, size_t size, const uint8_t dst[6],
-                               const uint8_t src[6], uint32_t first, unsigned long count) {
+/* As fast as the kernel takes them, BATCH frames per sendmmsg. */
+static unsigned long send_fast(int fd, uint8_t *frames, const struct send_plan *plan) {
   struct mmsghdr msgs[BATCH];
   struct iovec iov[BATCH];
   unsigned long sent = 0;
-  while (sent < count) {
-    unsigned n = (count - sent) < BATCH ? (unsigned)(count - sent) : BATCH;
+  while (sent < plan->count) {
+    unsigned n = (plan->count - sent) < BATCH ? (unsigned)(plan->count - sent) : BATCH;
     memset(msgs, 0, sizeof msgs);
     for (unsigned i = 0; i < n; i++) {
-      uint8_t *frame = frames + (size_t)i * size;
-      build_frame(frame, size, dst, src, first + (uint32_t)(sent + i));
+      uint8_t *frame = frames + (size_t)i * plan->size;
+      build_frame(frame, plan, plan->first + (uint32_t)(sent + i));
       iov[i].iov_base = frame;
-      iov[i].iov_len = size;
+      iov[i].iov_len = plan->size;
       msgs[i].msg_hdr.msg_iov = &iov[i];
       msgs[i].msg_hdr.msg_iovlen = 1;
     }
     unsigned done = 0;
     while (done < n) {
       int r = sendmmsg(fd, msgs + done, n - done, 0);
-      if (r < 0) {
-        if (transient(errno)) {
-          pause_briefly();
-          continue;
-        }
-        die("sendmmsg");
+      if (r >= 0) {
+        done += (unsigned)r;
+        continue;
       }
-      done += (unsigned)r;
+      if (!transient(errno)) die("sendmmsg");
+      pause_briefly();
     }
     sent += n;
   }
   return sent;
 }
 
-static void add_ns(struct timespec *t, uint64_t ns) {
-  uint64_t total = (uint64_t)t->tv_nsec + ns;
-  t->tv_sec += (time_t)(total / 1000000000ull);
-  t->tv_nsec = (long)(total % 1000000000ull);
-}
-
-static unsigned long send_paced(int fd, uint8_t *frame, size_t size, const uint8_t dst[6],
-                                const uint8_t src[6], uint32_t first, unsigned long count,
-                                unsigned long rate) {
-  uint64_t interval = 1000000000ull / rate;
+static unsigned long send_paced(int fd, uint8_t *frame, const struct send_plan *plan) {
   struct timespec next;
-  if (clock_gettime(CLOCK_MONOTONIC, &next) != 0) die("clock_gettime");
+  pace_start(&next);
   unsigned long sent = 0;
-  while (sent < count) {
-    build_frame(frame, size, dst, src, first + (uint32_t)sent);
-    ssize_t r = send(fd, frame, size, 0);
-    if (r < 0) {
-      if (transient(errno)) {
-        pause_briefly();
-        continue;
-      }
-      die("send");
+  while (sent < plan->count) {
+    build_frame(frame, plan, plan->first + (uint32_t)sent);
+    if (send(fd, frame, plan->size, 0) < 0) {
+      if (!transient(errno)) die("send");
+      pause_briefly();
+      continue;
     }
     sent++;
-    add_ns(&next, interval);
-    int err;
-    while ((err = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL)) == EINTR) {
-    }
-    if (err != 0) {
-      errno = err;
-      die("clock_nanosleep");
-    }
+    pace_wait(&next, plan->rate);
   }
   return sent;
 }
 
 int main(int argc, char **argv) {
-  if (argc != 8) usage();
-  uint8_t dst[6], src[6];
-  parse_mac(argv[2], dst);
-  parse_mac(argv[3], src);
-  unsigned long count = parse_number(argv[4]);
-  uint32_t first = (uint32_t)parse_number(argv[5]);
-  unsigned long size = parse_number(argv[6]);
-  unsigned long rate = parse_number(argv[7]);
-  if (size < 60 || size > MAX_FRAME) usage();
-
-  int fd = open_sender(argv[1]);
-  uint8_t *frames = calloc(BATCH, size);
+  struct send_plan plan = parse_plan(argc, argv, "sendframes");
+  int fd = open_sender(plan.ifname);
+  uint8_t *frames = calloc(BATCH, plan.size);
   if (frames == NULL) die("calloc");
-  unsigned long sent = rate == 0 ? send_fast(fd, frames, size, dst, src, first, count)
-                                 : send_paced(fd, frames, size, dst, src, first, count, rate);
+  unsigned long sent = plan.rate == 0 ? send_fast(fd, frames, &plan) : send_paced(fd, frames, &plan);
   printf("%lu\n", sent);
   free(frames);
   if (close(fd) != 0) die("close");
