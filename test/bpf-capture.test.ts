@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCapture, ZbpfError, type Capture, type CaptureOptions } from '../lib/index';
-import { bpfAvailable, collect, isStrictlyIncreasing, missingBelow, packetLengths, sleep, startWorkerCapture } from './helpers/capture';
+import { bpfAvailable, collect, firstPackets, isStrictlyIncreasing, missingBelow, sleep, startWorkerCapture } from './helpers/capture';
 import { canUseNetns, createVethPair, type VethPair } from './helpers/netns';
 import { sendFrames } from './helpers/traffic';
 
@@ -155,7 +155,7 @@ describe.skipIf(!runnable)(`FreeBSD BPF path (${onModel ? '/dev/bpf model on Lin
     ];
     const capture = bpf({ filter });
     await sendFrames(pair, { count: 5, frameSize: 100 });
-    expect(await packetLengths(capture, 5)).toEqual({ caplens: [20, 20, 20, 20, 20], lengths: [100, 100, 100, 100, 100] });
+    expect(await firstPackets(capture, 5, (p) => [p.caplen, p.length])).toEqual(Array(5).fill([20, 100]));
 
     const reject = bpf({ filter: [{ code: 0x06, jt: 0, jf: 0, k: 0 }] });
     await sendFrames(pair, { count: 5 });
@@ -167,13 +167,7 @@ describe.skipIf(!runnable)(`FreeBSD BPF path (${onModel ? '/dev/bpf model on Lin
     const capture = bpf();
     const before = BigInt(Date.now() - 1000) * 1_000_000n;
     await sendFrames(pair, { count: 20 });
-    const stamps: bigint[] = [];
-    const deadline = setTimeout(() => capture.close(), 5000);
-    for await (const batch of capture) {
-      for (const packet of batch) stamps.push(packet.timestamp);
-      if (stamps.length >= 20) capture.close();
-    }
-    clearTimeout(deadline);
+    const stamps = await firstPackets(capture, 20, (p) => p.timestamp);
     const after = BigInt(Date.now() + 1000) * 1_000_000n;
     expect(stamps).toHaveLength(20);
     for (let i = 0; i < stamps.length; i++) {

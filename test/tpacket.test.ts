@@ -11,7 +11,7 @@ import { native } from '../lib/native';
 import { normalizeOptions } from '../lib/options';
 import { PACKET_OUTGOING, type Tpacket3RecordCursor } from '../lib/protocol/tpacket3-records';
 import { TpacketProvider } from '../lib/providers/tpacket';
-import { collect, isStrictlyIncreasing, missingBelow, packetLengths, sleep, startWorkerCapture } from './helpers/capture';
+import { collect, firstPackets, isStrictlyIncreasing, missingBelow, sleep, startWorkerCapture } from './helpers/capture';
 import { canUseNetns, createVethPair, type VethPair } from './helpers/netns';
 import { ensureTools, frameSeq, sendFrames } from './helpers/traffic';
 
@@ -161,7 +161,7 @@ describe.skipIf(!runnable)(`Linux TPACKET_V3 provider${runnable ? '' : ` (skippe
   it('applies the filter and its snap length, and rejects what it rejects', async () => {
     const capture = tpacket({ filter: testFrames(20) });
     await sendFrames(pair, { count: 5, frameSize: 100 });
-    expect(await packetLengths(capture, 5)).toEqual({ caplens: [20, 20, 20, 20, 20], lengths: [100, 100, 100, 100, 100] });
+    expect(await firstPackets(capture, 5, (p) => [p.caplen, p.length])).toEqual(Array(5).fill([20, 100]));
 
     const reject = tpacket({ filter: rejectAll });
     await sendFrames(pair, { count: 5 });
@@ -253,13 +253,7 @@ describe.skipIf(!runnable)(`Linux TPACKET_V3 provider${runnable ? '' : ` (skippe
     const capture = tpacket({ filter: testFrames() });
     const before = BigInt(Date.now() - 1) * 1_000_000n;
     await sendFrames(pair, { count: 200, ratePps: 20_000 });
-    const stamps: bigint[] = [];
-    const deadline = setTimeout(() => capture.close(), 5000);
-    for await (const batch of capture) {
-      for (const packet of batch) stamps.push(packet.timestamp);
-      if (stamps.length >= 200) capture.close();
-    }
-    clearTimeout(deadline);
+    const stamps = await firstPackets(capture, 200, (p) => p.timestamp);
     const after = BigInt(Date.now() + 1) * 1_000_000n;
     expect(stamps).toHaveLength(200);
     for (let i = 0; i < stamps.length; i++) {

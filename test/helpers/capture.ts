@@ -1,7 +1,7 @@
 // Consuming a capture in tests: the sequence numbers of test frames, in the order delivered.
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { Capture, ProviderName } from '../../lib/index';
+import type { Capture, Packet, ProviderName } from '../../lib/index';
 import { frameSeq } from './traffic';
 
 /** True where /dev/bpf exists: FreeBSD, or Linux under scripts/with-bpf-model. */
@@ -49,20 +49,16 @@ export async function collect(
   return collected;
 }
 
-/** caplen and wire length of the first `count` packets (5 s at most), then closes the capture. */
-export async function packetLengths(capture: Capture, count: number): Promise<{ caplens: number[]; lengths: number[] }> {
-  const caplens: number[] = [];
-  const lengths: number[] = [];
+/** pick(packet) for the first `count` packets (5 s at most), then closes the capture. */
+export async function firstPackets<T>(capture: Capture, count: number, pick: (packet: Packet) => T): Promise<T[]> {
+  const picked: T[] = [];
   const deadline = setTimeout(() => capture.close(), 5000);
   for await (const batch of capture) {
-    for (const packet of batch) {
-      caplens.push(packet.caplen);
-      lengths.push(packet.length);
-    }
-    if (caplens.length >= count) capture.close();
+    for (const packet of batch) picked.push(pick(packet));
+    if (picked.length >= count) capture.close();
   }
   clearTimeout(deadline);
-  return { caplens, lengths };
+  return picked;
 }
 
 export const isStrictlyIncreasing = (seqs: number[]) => seqs.every((s, i) => i === 0 || s > seqs[i - 1]);
