@@ -18,7 +18,8 @@ export interface CaptureStats {
   mode: string;
 }
 
-/** How often, in timer ticks, an idle capture checks that its interface is still there. */
+/** How long an idle capture goes between checks that its interface is still there (BPF reports a
+ * departed interface only through BIOCGETIF, freebsd-zbuf.md §8.10). */
 const ATTACH_CHECK_EVERY_MS = 1000;
 
 interface Waiter {
