@@ -24,7 +24,7 @@ function parseArgs(argv) {
     pacedPps: 200_000,
     pacedSeconds: 2,
     overloadFrames: 1_000_000,
-    overloadSizes: [64],
+    overloadSizes: [64, 1500],
     warmupFrames: 100_000,
     warmupPps: 200_000,
     bufferSize: 4 * 1024 * 1024, // zbpf's default ring
@@ -82,7 +82,7 @@ function parseArgs(argv) {
   --paced-pps N         offered load of the paced run, 64-byte frames (default 200000)
   --paced-seconds S     length of the paced run (default 2)
   --overload-frames N   frames per sender in the two-sender overload run (default 1000000)
-  --overload-sizes 64   frame sizes of the overload run
+  --overload-sizes 64,1500  frame sizes of the overload run
   --warmup-frames N     frames sent (at 200k pps) to each capturer before its measured window (default 100000)
   --buffer-mib N        kernel buffer for every capturer: zbpf bufferSize, tcpdump -B, pcap buffer_size (default 4, zbpf's default)
   --snaplen N           snap length for every capturer (default 262144)
@@ -330,7 +330,7 @@ async function main() {
   }
 
   cleanup();
-  const data = { date: new Date().toISOString(), command: `scripts/bench ${process.argv.slice(2).join(' ')}`.trim(), config: cfg, machine: machineInfo(), durationS: (Date.now() - started) / 1000, runs };
+  const data = { date: new Date().toISOString(), zbpfDist: process.env.ZBPF_BENCH_DIST || null, command: `scripts/bench ${process.argv.slice(2).join(' ')}`.trim(), config: cfg, machine: machineInfo(), durationS: (Date.now() - started) / 1000, runs };
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(jsonOut, JSON.stringify(data, null, 1) + '\n');
   const report = writeReport(data, derive(data));

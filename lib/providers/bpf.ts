@@ -33,18 +33,17 @@ export class BpfProvider implements Provider {
   readonly linkType: number;
   readonly bufferSize: number;
   private readonly handle: NativeBpfHandle;
-  private readonly counters_ = new WrappingCounters();
+  private readonly kernelCounts = new WrappingCounters();
   private readonly zbuf?: ZerocopyBuffers;
   private lent = false;
   private closed = false;
 
-  constructor(options: ProviderOptions, onReadable: ReadinessCallback, device?: string) {
+  constructor(options: ProviderOptions, onReadable: ReadinessCallback) {
     const { BpfHandle } = native();
     this.handle = call(
       () =>
         new BpfHandle(
           {
-            device,
             interface: options.interface,
             mode: options.mode,
             bufferSize: options.bufferSize,
@@ -90,8 +89,8 @@ export class BpfProvider implements Provider {
   }
 
   counters(): KernelCounters {
-    if (this.closed) return { ...this.counters_.totals };
-    return this.counters_.update(call(() => this.handle.stats()));
+    if (this.closed) return { ...this.kernelCounts.totals };
+    return this.kernelCounts.update(call(() => this.handle.stats()));
   }
 
   attached(): boolean {
