@@ -21,7 +21,6 @@ export interface NativeBpfHandle {
 }
 
 export interface NativeBpfOptions {
-  device?: string;
   interface: string;
   mode: 'auto' | 'zerocopy' | 'buffered';
   bufferSize: number;

@@ -44,7 +44,6 @@ BpfHandle::BpfHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfHandl
   }
   Napi::Object js = info[0].As<Napi::Object>();
   BpfOptions options;
-  options.device = options::String(js, "device", options.device);
   options.interface = options::String(js, "interface");
   options.mode = ParseMode(options::String(js, "mode", "auto"));
   options.buffer_size = static_cast<std::size_t>(options::Number(js, "bufferSize"));
