@@ -25,6 +25,9 @@ function parseArgs(argv) {
     pacedSeconds: 2,
     overloadFrames: 1_000_000,
     overloadSizes: [64, 1500],
+    // Total offered load of the two overload senders per frame size (0 = full speed): near the
+    // most this machine sends with a capturer attached, and the same for every capturer.
+    overloadPps: { 64: 1_000_000, 1500: 850_000 },
     warmupFrames: 100_000,
     warmupPps: 200_000,
     bufferSize: 4 * 1024 * 1024, // zbpf's default ring
@@ -61,6 +64,9 @@ function parseArgs(argv) {
       case '--paced-seconds': cfg.pacedSeconds = num(); break;
       case '--overload-frames': cfg.overloadFrames = num(); break;
       case '--overload-sizes': cfg.overloadSizes = val().split(',').map(Number); break;
+      case '--overload-pps':
+        cfg.overloadPps = Object.fromEntries(val().split(',').map((kv) => kv.split('=').map(Number)));
+        break;
       case '--warmup-frames': cfg.warmupFrames = num(); break;
       case '--buffer-mib': cfg.bufferSize = Math.round(num() * 1024 * 1024); break;
       case '--snaplen': cfg.snaplen = num(); break;
@@ -83,6 +89,7 @@ function parseArgs(argv) {
   --paced-seconds S     length of the paced run (default 2)
   --overload-frames N   frames per sender in the two-sender overload run (default 1000000)
   --overload-sizes 64,1500  frame sizes of the overload run
+  --overload-pps 64=1000000,1500=850000  total offered load of the two overload senders per size (0: full speed)
   --warmup-frames N     frames sent (at 200k pps) to each capturer before its measured window (default 100000)
   --buffer-mib N        kernel buffer for every capturer: zbpf bufferSize, tcpdump -B, pcap buffer_size (default 4, zbpf's default)
   --snaplen N           snap length for every capturer (default 262144)
@@ -303,15 +310,16 @@ async function main() {
     cases.push({ phase: 'paced', size: 64, senders: [{ cpu: cfg.senderCpu, count: Math.round(cfg.pacedPps * cfg.pacedSeconds), rate: cfg.pacedPps }] });
   }
   if (cfg.phases.includes('overload')) {
-    // Two full-speed senders, one per CPU: the second shares the capturer's CPU, so the
-    // capturer gets about half a core while both cores also run the receive path.
+    // Two senders, one per CPU: the second shares the capturer's CPU, so the capturer gets
+    // what that sender and the receive path leave. Paced at a fixed total: at full speed a
+    // heavier capturer would slow the sender on its CPU and so be offered less to lose.
     for (const size of cfg.overloadSizes) {
       cases.push({
         phase: 'overload',
         size,
         senders: [
-          { cpu: cfg.senderCpu, count: cfg.overloadFrames, rate: 0 },
-          { cpu: cfg.captureCpu, count: cfg.overloadFrames, rate: 0 },
+          { cpu: cfg.senderCpu, count: cfg.overloadFrames, rate: Math.round((cfg.overloadPps[size] || 0) / 2) },
+          { cpu: cfg.captureCpu, count: cfg.overloadFrames, rate: Math.round((cfg.overloadPps[size] || 0) / 2) },
         ],
       });
     }
@@ -330,7 +338,7 @@ async function main() {
   }
 
   cleanup();
-  const data = { date: new Date().toISOString(), zbpfDist: process.env.ZBPF_BENCH_DIST || null, command: `scripts/bench ${process.argv.slice(2).join(' ')}`.trim(), config: cfg, machine: machineInfo(), durationS: (Date.now() - started) / 1000, runs };
+  const data = { date: new Date().toISOString(), zbpfDist: process.env.ZBPF_BENCH_DIST || null, command: `${process.env.ZBPF_BENCH_DIST ? `ZBPF_BENCH_DIST=${process.env.ZBPF_BENCH_DIST} ` : ''}scripts/bench ${process.argv.slice(2).join(' ')}`.trim(), config: cfg, machine: machineInfo(), durationS: (Date.now() - started) / 1000, runs };
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(jsonOut, JSON.stringify(data, null, 1) + '\n');
   const report = writeReport(data, derive(data));

@@ -204,9 +204,18 @@ export class Capture implements AsyncIterable<Batch> {
     waiter.resolve({ done: true, value: undefined });
   }
 
+  /**
+   * The wait timer's period. BPF needs a tick every timeoutMs to force a rotation (rule 5);
+   * a TPACKET_V3 ring retires partly filled blocks itself and wakes the socket, so there the
+   * timer only has to check now and then that the interface is still there.
+   */
+  private tickMs(): number {
+    return this.provider.retiresOnItsOwn ? ATTACH_CHECK_EVERY_MS : this.options.timeoutMs;
+  }
+
   private startWaiting(): void {
     this.provider.watch(true);
-    this.timer ??= setInterval(() => this.onTick(), this.options.timeoutMs);
+    this.timer ??= setInterval(() => this.onTick(), this.tickMs());
   }
 
   private stopWaiting(): void {
@@ -238,7 +247,7 @@ export class Capture implements AsyncIterable<Batch> {
     }
     if (batch) return this.wake(batch);
     if (this.closed) return;
-    this.idleMs += this.options.timeoutMs;
+    this.idleMs += this.tickMs();
     if (this.idleMs >= ATTACH_CHECK_EVERY_MS) this.checkAttached();
     if (!this.closed) this.provider.watch(true);
   }

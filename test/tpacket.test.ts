@@ -84,7 +84,7 @@ describe.skipIf(!runnable)(`Linux TPACKET_V3 provider${runnable ? '' : ` (skippe
       expect(capture.mode).toBe('tpacket-v3');
       expect(capture.stats().mode).toBe('tpacket-v3');
       expect(capture.linkType).toBe(1);
-      expect(capture.bufferSize).toBe(512 * 1024); // one 256 KiB snaplen packet fits, 8 blocks in 4 MiB
+      expect(capture.bufferSize).toBe(1024 * 1024); // the default 16 MiB ring: 16 blocks of 1 MiB
     } finally {
       capture.close();
     }

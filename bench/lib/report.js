@@ -7,7 +7,10 @@ const { median, summary } = require('./stats');
 const CASE_TITLES = {
   blast: (size) => `Full speed, ${size}-byte frames, one sender`,
   paced: (size, cfg) => `Paced, ${size}-byte frames at ${Math.round(cfg.pacedPps / 1000)}k pps offered, one sender`,
-  overload: (size) => `Overload, ${size}-byte frames, two full-speed senders (one on each CPU)`,
+  overload: (size, cfg) =>
+    cfg.overloadPps && cfg.overloadPps[size]
+      ? `Overload, ${size}-byte frames, two senders (one on each CPU) offering ${Math.round(cfg.overloadPps[size] / 1000)}k pps together`
+      : `Overload, ${size}-byte frames, two full-speed senders (one on each CPU)`,
 };
 
 /** All non-idle CPU time in the window, /proc/stat (exact idle on a NO_HZ kernel). */
@@ -230,7 +233,10 @@ const METHOD = (cfg) => `- **Testbed.** Two network namespaces made for the run,
   accepts; paced = one batch every 64/rate s on CLOCK_MONOTONIC (the test suite's
   \`sendframes\` paces per frame and tops out near 56k pps here, so it cannot offer ${cfg.pacedPps / 1000}k pps).
   Sender rate = frames / (last send − first send), measured inside the sender. The overload
-  run adds a second sender pinned to CPU ${cfg.captureCpu}, the capturer's CPU.
+  run uses two senders, the second pinned to CPU ${cfg.captureCpu}, the capturer's CPU, paced together at a fixed
+  total near the most this machine sends with a capturer attached (${Object.entries(cfg.overloadPps || {}).map(([k, v]) => `${k} B: ${v / 1000}k pps`).join(', ')}):
+  unpaced, a capturer that uses more CPU slows the sender it shares a CPU with and is then
+  offered less, which hides its losses.
 - **Capturer** pinned to CPU ${cfg.captureCpu}, started and ready before the sender starts, then warmed up
   with ${cfg.warmupFrames} frames at ${cfg.warmupPps / 1000}k pps outside the measured window (JIT compilation of the
   node capturers, first touches of the ring; the CPU this took is in each case's detail, and

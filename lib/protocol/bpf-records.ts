@@ -41,7 +41,9 @@ export class BpfRecordCursor extends PacketCursor {
   next(): boolean {
     const at = this.nextRecord;
     // A detached (given back) batch has length 0 now: it reads as empty, never as new data.
-    if (at >= this.end || this.bytes.byteLength === 0) return false;
+    // `length`, not `byteLength`: V8 (Node 20) compiles byteLength here to a generic load and a
+    // builtin call per packet; length is an inline field load.
+    if (at >= this.end || this.bytes.length === 0) return false;
     if (at + BPF_XHDR_MIN_HDRLEN > this.end) {
       throw corruptRecord(`record header at ${at} runs past the end of the data (${this.end})`);
     }

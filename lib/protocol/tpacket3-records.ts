@@ -50,6 +50,21 @@ if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
   throw new Error('zbpf reads TPACKET_V3 headers in host order and supports little-endian hosts only');
 }
 
+// The offsets the per-packet walk uses, as module-local constants. Compiled to CommonJS, every
+// `TPACKET3.x` in a method becomes `exports.TPACKET3.x`: two dependent loads with map checks,
+// several per packet. Local consts fold to immediates.
+const HDR_LEN = TPACKET3.hdrLen;
+const W_NEXT = TPACKET3.nextOffset >>> 2;
+const W_SEC = TPACKET3.sec >>> 2;
+const W_NSEC = TPACKET3.nsec >>> 2;
+const W_SNAPLEN = TPACKET3.snaplen >>> 2;
+const W_LEN = TPACKET3.len >>> 2;
+const W_STATUS = TPACKET3.status >>> 2;
+const H_MAC = TPACKET3.mac;
+const H_VLAN_TCI = TPACKET3.vlanTci;
+const H_VLAN_TPID = TPACKET3.vlanTpid;
+const PKT_TYPE = TPACKET3.pktType;
+
 /**
  * Walks the packets of one block, bytes[0, blockSize) with the block descriptor first.
  * Every record is checked against blk_len before it is read, and the walk ends after
@@ -81,27 +96,29 @@ export class Tpacket3RecordCursor extends PacketCursor {
 
   next(): boolean {
     // A detached (given back) block has length 0 now: it reads as empty, never as new data.
-    if (this.bytes.byteLength === 0) return false;
+    // `length`, not `byteLength`: V8 (11.3, Node 20) compiles a typed array's byteLength here to
+    // a generic LoadIC plus a builtin call, once per packet; length is an inline field load.
+    if (this.bytes.length === 0) return false;
     if (!this.started) this.readBlockHeader();
     if (this.remaining === 0) return false;
     const at = this.nextRecord;
-    if ((at & 3) !== 0 || at + TPACKET3.hdrLen > this.end) {
+    if ((at & 3) !== 0 || at + HDR_LEN > this.end) {
       throw corruptRecord(`record header at ${at} is misaligned or runs past blk_len (${this.end})`);
     }
     const word = at >>> 2;
-    const caplen = this.words[word + (TPACKET3.snaplen >>> 2)];
-    const mac = this.halves[(at + TPACKET3.mac) >>> 1];
-    if (mac < TPACKET3.hdrLen || at + mac + caplen > this.end) {
+    const caplen = this.words[word + W_SNAPLEN];
+    const mac = this.halves[(at + H_MAC) >>> 1];
+    if (mac < HDR_LEN || at + mac + caplen > this.end) {
       throw corruptRecord(`record at ${at} (tp_mac ${mac}, tp_snaplen ${caplen}) runs past blk_len (${this.end})`);
     }
     this.remaining--;
     if (this.remaining > 0) this.nextRecord = at + this.checkedNextOffset(at, word, mac + caplen);
-    this.seconds = this.words[word + (TPACKET3.sec >>> 2)];
-    this.nanoseconds = this.words[word + (TPACKET3.nsec >>> 2)];
+    this.seconds = this.words[word + W_SEC];
+    this.nanoseconds = this.words[word + W_NSEC];
     this.caplen = caplen;
-    this.length = this.words[word + (TPACKET3.len >>> 2)];
+    this.length = this.words[word + W_LEN];
     this.offset = at + mac;
-    this.packetType = this.bytes[at + TPACKET3.pktType];
+    this.packetType = this.bytes[at + PKT_TYPE];
     this.readVlan(at, word);
     return true;
   }
@@ -126,7 +143,7 @@ export class Tpacket3RecordCursor extends PacketCursor {
 
   /** tp_next_offset must move past this packet's bytes: records never overlap or go back. */
   private checkedNextOffset(at: number, word: number, used: number): number {
-    const next = this.words[word + (TPACKET3.nextOffset >>> 2)];
+    const next = this.words[word + W_NEXT];
     if (next < used || at + next >= this.end) {
       throw corruptRecord(`tp_next_offset ${next} of the record at ${at} (${used} bytes used, blk_len ${this.end}) goes nowhere valid`);
     }
@@ -134,9 +151,9 @@ export class Tpacket3RecordCursor extends PacketCursor {
   }
 
   private readVlan(at: number, word: number): void {
-    const status = this.words[word + (TPACKET3.status >>> 2)];
+    const status = this.words[word + W_STATUS];
     const tagged = (status & TP_STATUS_VLAN_VALID) !== 0;
-    this.vlanTci = tagged ? this.halves[(at + TPACKET3.vlanTci) >>> 1] : -1;
-    this.vlanTpid = tagged && (status & TP_STATUS_VLAN_TPID_VALID) !== 0 ? this.halves[(at + TPACKET3.vlanTpid) >>> 1] : 0;
+    this.vlanTci = tagged ? this.halves[(at + H_VLAN_TCI) >>> 1] : -1;
+    this.vlanTpid = tagged && (status & TP_STATUS_VLAN_TPID_VALID) !== 0 ? this.halves[(at + H_VLAN_TPID) >>> 1] : 0;
   }
 }

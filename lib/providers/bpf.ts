@@ -32,6 +32,8 @@ export class BpfProvider implements Provider {
   readonly mode: 'zerocopy' | 'buffered';
   readonly linkType: number;
   readonly bufferSize: number;
+  // Zero-copy BPF rotates only when asked (freebsd-zbuf.md §8.7): the capture's timer does it.
+  readonly retiresOnItsOwn = false;
   private readonly handle: NativeBpfHandle;
   private readonly kernelCounts = new WrappingCounters();
   private readonly zbuf?: ZerocopyBuffers;

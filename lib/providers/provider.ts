@@ -33,6 +33,8 @@ export interface Provider {
   readonly linkType: number;
   /** Bytes of kernel buffer memory per region (each BPF buffer, each ring block). */
   readonly bufferSize: number;
+  /** True if the kernel hands partly filled regions over by itself and wakes us (TPACKET_V3). */
+  readonly retiresOnItsOwn: boolean;
   /** The next region the kernel handed over, as a batch; null if there is none now. */
   take(): Batch | null;
   /** Gives the batch from take() back to the kernel; its memory is detached first. */

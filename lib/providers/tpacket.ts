@@ -47,6 +47,7 @@ export function checkTpacketOptions(options: Pick<ProviderOptions, 'mode'>): voi
  */
 export class TpacketProvider implements Provider {
   readonly mode = 'tpacket-v3';
+  readonly retiresOnItsOwn = true;
   readonly linkType: number;
   readonly bufferSize: number;
   private readonly handle: NativeTpacketHandle;
