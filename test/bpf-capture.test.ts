@@ -4,8 +4,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openCapture, ZbpfError, type Capture, type CaptureOptions } from '../lib/index';
-import { bpfAvailable, collect, firstPackets, isStrictlyIncreasing, missingBelow, sleep, startWorkerCapture } from './helpers/capture';
+import { openCapture, type Capture, type CaptureOptions } from '../lib/index';
+import { bpfAvailable, collect, firstPackets, isStrictlyIncreasing, missingBelow, openError, sleep, startWorkerCapture } from './helpers/capture';
 import { canUseNetns, createVethPair, type VethPair } from './helpers/netns';
 import { sendFrames } from './helpers/traffic';
 
@@ -39,16 +39,6 @@ function withSysctl<T>(setting: string, fn: () => T): T {
     if (saved === undefined) delete process.env.BPF_MODEL_SYSCTLS;
     else process.env.BPF_MODEL_SYSCTLS = saved;
   }
-}
-
-function openError(options: CaptureOptions): ZbpfError {
-  try {
-    openCapture(options).close();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ZbpfError);
-    return error as ZbpfError;
-  }
-  throw new Error('openCapture succeeded where it should have failed');
 }
 
 describe.skipIf(!runnable)(`FreeBSD BPF path (${onModel ? '/dev/bpf model on Linux' : 'FreeBSD kernel'})${runnable ? '' : ` — skipped: ${reason}`}`, () => {

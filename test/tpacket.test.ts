@@ -11,7 +11,7 @@ import { native } from '../lib/native';
 import { normalizeOptions } from '../lib/options';
 import { PACKET_OUTGOING, type Tpacket3RecordCursor } from '../lib/protocol/tpacket3-records';
 import { TpacketProvider } from '../lib/providers/tpacket';
-import { collect, firstPackets, isStrictlyIncreasing, missingBelow, sleep, startWorkerCapture } from './helpers/capture';
+import { collect, firstPackets, isStrictlyIncreasing, missingBelow, openError, sleep, startWorkerCapture } from './helpers/capture';
 import { canUseNetns, createVethPair, type VethPair } from './helpers/netns';
 import { ensureTools, frameSeq, sendFrames } from './helpers/traffic';
 
@@ -35,16 +35,6 @@ const IFF_PROMISC = 0x100;
 const interfaceFlags = (name: string) => Number(readFileSync(`/sys/class/net/${name}/flags`, 'utf8').trim());
 const openFds = () => readdirSync('/proc/self/fd').length;
 const mappings = () => readFileSync('/proc/self/maps', 'utf8').split('\n').length;
-
-function openError(options: CaptureOptions): ZbpfError {
-  try {
-    openCapture(options).close();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ZbpfError);
-    return error as ZbpfError;
-  }
-  throw new Error('openCapture succeeded where it should have failed');
-}
 
 /** Collects the sequence numbers and sll_pkttype of test frames until `want` have come. */
 async function collectTyped(capture: Capture, want: number, deadlineMs = 10_000) {

@@ -1,7 +1,8 @@
 // Consuming a capture in tests: the sequence numbers of test frames, in the order delivered.
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { Capture, Packet, ProviderName } from '../../lib/index';
+import { expect } from 'vitest';
+import { openCapture, ZbpfError, type Capture, type CaptureOptions, type Packet, type ProviderName } from '../../lib/index';
 import { frameSeq } from './traffic';
 
 /** True where /dev/bpf exists: FreeBSD, or Linux under scripts/with-bpf-model. */
@@ -59,6 +60,17 @@ export async function firstPackets<T>(capture: Capture, count: number, pick: (pa
   }
   clearTimeout(deadline);
   return picked;
+}
+
+/** The ZbpfError openCapture throws for these options (the test fails if it opens). */
+export function openError(options: CaptureOptions): ZbpfError {
+  try {
+    openCapture(options).close();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ZbpfError);
+    return error as ZbpfError;
+  }
+  throw new Error('openCapture succeeded where it should have failed');
 }
 
 export const isStrictlyIncreasing = (seqs: number[]) => seqs.every((s, i) => i === 0 || s > seqs[i - 1]);
