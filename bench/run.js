@@ -28,9 +28,12 @@ function parseArgs(argv) {
     // Total offered load of the two overload senders per frame size (0 = full speed): near the
     // most this machine sends with a capturer attached, and the same for every capturer.
     overloadPps: { 64: 1_000_000, 1500: 850_000 },
-    warmupFrames: 100_000,
+    // 5 s: with 0.5 s, V8 was still compiling zbpf's per-batch code with TurboFan inside the
+    // measured window (seen with --trace-opt), on the capturer's CPU.
+    warmupFrames: 1_000_000,
     warmupPps: 200_000,
-    bufferSize: 4 * 1024 * 1024, // zbpf's default ring
+    // The same for every capturer: between libpcap's 2 MiB default and zbpf's 16 MiB.
+    bufferSize: 4 * 1024 * 1024,
     snaplen: 262144,
     capturers: ['zbpf', 'tcpdump', 'pcap'],
     phases: ['blast', 'paced', 'overload'],
@@ -68,6 +71,7 @@ function parseArgs(argv) {
         cfg.overloadPps = Object.fromEntries(val().split(',').map((kv) => kv.split('=').map(Number)));
         break;
       case '--warmup-frames': cfg.warmupFrames = num(); break;
+      case '--warmup-pps': cfg.warmupPps = num(); break;
       case '--buffer-mib': cfg.bufferSize = Math.round(num() * 1024 * 1024); break;
       case '--snaplen': cfg.snaplen = num(); break;
       case '--capturers': cfg.capturers = val().split(','); break;
@@ -90,8 +94,9 @@ function parseArgs(argv) {
   --overload-frames N   frames per sender in the two-sender overload run (default 1000000)
   --overload-sizes 64,1500  frame sizes of the overload run
   --overload-pps 64=1000000,1500=850000  total offered load of the two overload senders per size (0: full speed)
-  --warmup-frames N     frames sent (at 200k pps) to each capturer before its measured window (default 100000)
-  --buffer-mib N        kernel buffer for every capturer: zbpf bufferSize, tcpdump -B, pcap buffer_size (default 4, zbpf's default)
+  --warmup-frames N     frames sent to each capturer before its measured window (default 1000000)
+  --warmup-pps N        rate of the warm-up (default 200000)
+  --buffer-mib N        kernel buffer for every capturer: zbpf bufferSize, tcpdump -B, pcap buffer_size (default 4)
   --snaplen N           snap length for every capturer (default 262144)
   --capturers a,b       subset of zbpf,tcpdump,pcap
   --phases a,b          subset of blast,paced,overload

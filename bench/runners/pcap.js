@@ -19,10 +19,11 @@ const session = pcap.createSession(config.interface, {
 });
 
 let packets = 0;
-let bytes = 0;
+// A double from the start, as in the zbpf runner: no Smi overflow deoptimization mid-run.
+const bytes = new Float64Array(1);
 session.on('packet', (raw) => {
   packets++;
-  bytes += raw.header.readUInt32LE(8);
+  bytes[0] += raw.header.readUInt32LE(8);
 });
 
 let stopped = false;
@@ -32,7 +33,7 @@ const stop = () => {
   const stats = session.stats();
   session.close();
   process.stdout.write(
-    `${JSON.stringify({ captured: packets, bytes, kernelReceived: stats.ps_recv, kernelDropped: stats.ps_drop, ifDropped: stats.ps_ifdrop, mode: `libpcap ${pcap.lib_version}` })}\n`,
+    `${JSON.stringify({ captured: packets, bytes: bytes[0], kernelReceived: stats.ps_recv, kernelDropped: stats.ps_drop, ifDropped: stats.ps_ifdrop, mode: `libpcap ${pcap.lib_version}` })}\n`,
   );
   process.exit(0);
 };

@@ -18,9 +18,11 @@ if (config.timeoutMs) options.timeoutMs = config.timeoutMs;
 if (config.provider) options.provider = config.provider;
 
 let packets = 0;
-let bytes = 0;
+// A double from the start: a Smi sum passes 2^30 mid-run at 1500-byte frames, and the overflow
+// would deoptimize the measured loop and recompile it inside the window.
+const bytes = new Float64Array(1);
 const onPacket = (cursor) => {
-  bytes += cursor.caplen;
+  bytes[0] += cursor.caplen;
 };
 
 async function main() {
@@ -32,7 +34,7 @@ async function main() {
   for await (const batch of capture) packets += batch.forEachPacket(onPacket);
   const stats = capture.stats();
   process.stdout.write(
-    `${JSON.stringify({ captured: packets, bytes, kernelReceived: stats.received, kernelDropped: stats.dropped, batches: stats.batches, mode: stats.mode })}\n`,
+    `${JSON.stringify({ captured: packets, bytes: bytes[0], kernelReceived: stats.received, kernelDropped: stats.dropped, batches: stats.batches, mode: stats.mode })}\n`,
   );
 }
 
