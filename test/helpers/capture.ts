@@ -1,9 +1,11 @@
 // Consuming a capture in tests: the sequence numbers of test frames, in the order delivered.
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { expect } from 'vitest';
 import { openCapture, ZbpfError, type Capture, type CaptureOptions, type Packet, type ProviderName } from '../../lib/index';
-import { frameSeq } from './traffic';
+import { frameSeq, sendFrames } from './traffic';
+import type { VethPair } from './netns';
 
 /** True where /dev/bpf exists: FreeBSD, or Linux under scripts/with-bpf-model. */
 export function bpfAvailable(): boolean {
@@ -117,4 +119,29 @@ export function startWorkerCapture(workerData: { provider: ProviderName; interfa
     opened: next(0).then(() => undefined),
     result: next(1) as Promise<{ seqs: number[]; mode: string }>,
   };
+}
+
+/**
+ * Runs test/fixtures/holds-one-batch.js on the pair's capture end, feeds it frames, and
+ * reports how its process ended: killed after timeoutMs if it did not exit by itself.
+ */
+export async function holdOneBatchInChild(
+  provider: ProviderName,
+  pair: VethPair,
+  timeoutMs = 5000,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [path.join(__dirname, '../fixtures/holds-one-batch.js'), provider, pair.captureIf]);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  while (!stdout.includes('opened') && child.exitCode === null) await sleep(10);
+  if (child.exitCode === null) await sendFrames(pair, { count: 20 });
+  const { code, signal } = await exited;
+  clearTimeout(timer);
+  return { code, signal, stdout, stderr };
 }
