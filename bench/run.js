@@ -11,6 +11,7 @@ const { startIn, killAll } = require('./lib/processes');
 const { snapshot, diff, processCpu, systemCpu, busyBetween } = require('./lib/proc');
 const { CAPTURERS } = require('./lib/capturers');
 const { derive, writeReport } = require('./lib/report');
+const { slowdown } = require('./lib/speed');
 
 const repoRoot = path.resolve(__dirname, '..');
 // Built by scripts/bench; not under build/, which every `node-gyp rebuild` deletes.
@@ -22,15 +23,16 @@ function parseArgs(argv) {
     frames: 1_000_000,
     sizes: [64, 1500],
     pacedPps: 200_000,
-    pacedSeconds: 2,
+    pacedSeconds: 10,
     overloadFrames: 1_000_000,
     overloadSizes: [64, 1500],
     // Total offered load of the two overload senders per frame size (0 = full speed): near the
     // most this machine sends with a capturer attached, and the same for every capturer.
     overloadPps: { 64: 1_000_000, 1500: 850_000 },
-    // 5 s: with 0.5 s, V8 was still compiling zbpf's per-batch code with TurboFan inside the
-    // measured window (seen with --trace-opt), on the capturer's CPU.
-    warmupFrames: 1_000_000,
+    // 15 s. V8 optimizes a function called once per batch only after thousands of calls: at 100
+    // batches a second, --trace-opt showed zbpf's per-batch code still being compiled 30 s in,
+    // on the capturer's CPU, and those compiles stalled the capture thread for milliseconds.
+    warmupFrames: 3_000_000,
     warmupPps: 200_000,
     // The same for every capturer: between libpcap's 2 MiB default and zbpf's 16 MiB.
     bufferSize: 4 * 1024 * 1024,
@@ -39,6 +41,7 @@ function parseArgs(argv) {
     phases: ['blast', 'paced', 'overload'],
     settleMs: 1300,
     maxForeign: 0.05,
+    maxSlowdown: 1.15,
     attempts: 3,
     quietWaitS: 120,
     senderCpu: 0,
@@ -78,6 +81,7 @@ function parseArgs(argv) {
       case '--phases': cfg.phases = val().split(','); break;
       case '--settle-ms': cfg.settleMs = num(); break;
       case '--max-foreign': cfg.maxForeign = num() / 100; break;
+      case '--max-slowdown': cfg.maxSlowdown = num(); break;
       case '--attempts': cfg.attempts = Math.max(1, num()); break;
       case '--quiet-wait': cfg.quietWaitS = num(); break;
       case '--out': cfg.out = val(); break;
@@ -90,17 +94,18 @@ function parseArgs(argv) {
   --frames N            frames per full-speed run (default 1000000)
   --sizes 64,1500       frame sizes in bytes for the full-speed runs
   --paced-pps N         offered load of the paced run, 64-byte frames (default 200000)
-  --paced-seconds S     length of the paced run (default 2)
+  --paced-seconds S     length of the paced run (default 10)
   --overload-frames N   frames per sender in the two-sender overload run (default 1000000)
   --overload-sizes 64,1500  frame sizes of the overload run
   --overload-pps 64=1000000,1500=850000  total offered load of the two overload senders per size (0: full speed)
-  --warmup-frames N     frames sent to each capturer before its measured window (default 1000000)
+  --warmup-frames N     frames sent to each capturer before its measured window (default 3000000)
   --warmup-pps N        rate of the warm-up (default 200000)
   --buffer-mib N        kernel buffer for every capturer: zbpf bufferSize, tcpdump -B, pcap buffer_size (default 4)
   --snaplen N           snap length for every capturer (default 262144)
   --capturers a,b       subset of zbpf,tcpdump,pcap
   --phases a,b          subset of blast,paced,overload
   --max-foreign PCT     repeat a run when other processes used more than PCT% of a CPU (default 5)
+  --max-slowdown X      before a run, wait while a fixed memory walk takes more than X times its best (default 1.15)
   --attempts N          at most N tries per run (default 3; the last one is kept)
   --quiet-wait S        before each run, wait up to S s for the machine to be idle (default 120)
   --out FILE            report path (default bench/results/<date>-linux-x64.md)
@@ -213,18 +218,23 @@ async function machineLoad(ms) {
   return busyBetween(a, b) / Number(b.at - a.at);
 }
 
-/** Waits (up to cfg.quietWaitS) until the machine is idle before a run starts. */
+/**
+ * Waits (up to cfg.quietWaitS) until the machine is idle and back to full speed before a run
+ * starts; returns the slowdown it starts with (see lib/speed.js).
+ */
 async function waitForQuiet(cfg, log) {
   const deadline = Date.now() + cfg.quietWaitS * 1000;
   let told = false;
   for (;;) {
     const load = await machineLoad(300);
-    if (load <= cfg.maxForeign) return;
+    const slow = slowdown();
+    if (load <= cfg.maxForeign && slow <= cfg.maxSlowdown) return slow;
+    const why = load > cfg.maxForeign ? `other processes use ${(load * 100).toFixed(0)}% of a CPU` : `it runs at 1/${slow.toFixed(2)} of its best speed`;
     if (Date.now() > deadline) {
-      log(`  machine still busy (${(load * 100).toFixed(0)}% of a CPU) after ${cfg.quietWaitS} s: running anyway`);
-      return;
+      log(`  machine still not quiet (${why}) after ${cfg.quietWaitS} s: running anyway`);
+      return slow;
     }
-    if (!told) log(`  waiting for the machine to be idle (other processes use ${(load * 100).toFixed(0)}% of a CPU)`);
+    if (!told) log(`  waiting for the machine to be quiet (${why})`);
     told = true;
     await sleep(1000);
   }
@@ -238,9 +248,10 @@ async function waitForQuiet(cfg, log) {
 async function runQuiet(bed, cfg, spec, log) {
   let run;
   for (let attempt = 1; attempt <= cfg.attempts; attempt++) {
-    await waitForQuiet(cfg, log);
+    const slow = await waitForQuiet(cfg, log);
     run = await runOne(bed, cfg, spec);
     run.attempt = attempt;
+    run.slowdownBefore = slow;
     if (run.foreignShare <= cfg.maxForeign) return run;
     log(`  (other processes used ${(run.foreignShare * 100).toFixed(0)}% of a CPU during this run: repeating it)`);
   }
