@@ -102,7 +102,7 @@ function parseArgs(argv) {
   --warmup-pps N        rate of the warm-up (default 200000)
   --buffer-mib N        kernel buffer for every capturer: zbpf bufferSize, tcpdump -B, pcap buffer_size (default 4)
   --snaplen N           snap length for every capturer (default 262144)
-  --capturers a,b       subset of zbpf,tcpdump,pcap
+  --capturers a,b       subset of zbpf,tcpdump,pcap; add floor for a reference row (bench/tools/ring-floor.c)
   --phases a,b          subset of blast,paced,overload
   --max-foreign PCT     repeat a run when other processes used more than PCT% of a CPU (default 5)
   --max-slowdown X      before a run, wait while a fixed memory walk takes more than X times its best (default 1.15)

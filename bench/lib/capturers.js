@@ -66,10 +66,33 @@ const tcpdump = {
   },
 };
 
+// Not one of the compared capturers: bench/tools/ring-floor.c sets up the ring as zbpf does and
+// gives every block back unread, so its total is the least any TPACKET_V3 capturer can cost.
+const floor = {
+  name: 'floor',
+  async start(bed, cfg) {
+    // Eight blocks: zbpf's ring geometry for the benchmark's buffer sizes (2 to 8 MiB).
+    const args = [bed.captureIf, String(cfg.bufferSize), String(cfg.bufferSize / 8), String(cfg.snaplen)];
+    const proc = startIn(bed.captureNs, cfg.captureCpu, path.join(benchDir, '.peers', 'bin', 'ring-floor'), args);
+    await waitFor(proc, (out) => out.includes('READY'), 20_000, 'ring-floor');
+    return {
+      pid: proc.pid,
+      info: { mode: `ring-floor, ${args.slice(1).join(' ')}` },
+      async stop() {
+        const { code, signal } = await stop(proc);
+        const result = lastJsonLine(proc.stdout);
+        if (!result) throw new Error(`ring-floor ended (${code ?? signal}) without a result:\n${proc.stderr.trim()}`);
+        return result;
+      },
+    };
+  },
+};
+
 const CAPTURERS = {
   zbpf: nodeRunner('zbpf', 'zbpf.js'),
   tcpdump,
   pcap: nodeRunner('pcap', 'pcap.js'),
+  floor,
 };
 
 module.exports = { CAPTURERS };
