@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCapture, type Capture, type CaptureOptions } from '../lib/index';
-import { bpfAvailable, collect, firstPackets, holdOneBatchInChild, isStrictlyIncreasing, missingBelow, openError, sleep, startWorkerCapture } from './helpers/capture';
+import { bpfAvailable, collect, expectExitHoldingOneBatch, firstPackets, isStrictlyIncreasing, missingBelow, openError, sleep, startWorkerCapture } from './helpers/capture';
 import { canUseNetns, createVethPair, type VethPair } from './helpers/netns';
 import { sendFrames } from './helpers/traffic';
 
@@ -243,10 +243,7 @@ describe.skipIf(!runnable)(`FreeBSD BPF path (${onModel ? '/dev/bpf model on Lin
   });
 
   it('a process holding one batch and asking for no more exits by itself', async () => {
-    const child = await holdOneBatchInChild('bpf', pair);
-    expect(child.stderr).toBe('');
-    expect(child.stdout).toMatch(/^opened\nholding a batch of [1-9]\d* packets\n$/);
-    expect(child).toMatchObject({ code: 0, signal: null });
+    await expectExitHoldingOneBatch('bpf', pair);
   });
 
   it('ends with an ENXIO error when the interface goes away, after delivering what it had', async () => {

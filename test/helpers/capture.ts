@@ -123,13 +123,9 @@ export function startWorkerCapture(workerData: { provider: ProviderName; interfa
 
 /**
  * Runs test/fixtures/holds-one-batch.js on the pair's capture end, feeds it frames, and
- * reports how its process ended: killed after timeoutMs if it did not exit by itself.
+ * expects its process to get one batch and then exit by itself (it is killed after timeoutMs).
  */
-export async function holdOneBatchInChild(
-  provider: ProviderName,
-  pair: VethPair,
-  timeoutMs = 5000,
-): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+export async function expectExitHoldingOneBatch(provider: ProviderName, pair: VethPair, timeoutMs = 5000): Promise<void> {
   const child = spawn(process.execPath, [path.join(__dirname, '../fixtures/holds-one-batch.js'), provider, pair.captureIf]);
   let stdout = '';
   let stderr = '';
@@ -143,5 +139,7 @@ export async function holdOneBatchInChild(
   if (child.exitCode === null) await sendFrames(pair, { count: 20 });
   const { code, signal } = await exited;
   clearTimeout(timer);
-  return { code, signal, stdout, stderr };
+  expect(stderr).toBe('');
+  expect(stdout).toMatch(/^opened\nholding a batch of [1-9]\d* packets\n$/);
+  expect({ code, signal }).toEqual({ code: 0, signal: null });
 }
