@@ -109,6 +109,18 @@ describe('TPACKET_V3 block walking', () => {
     expect(walk(bytes)).toHaveLength(2);
   });
 
+  it('never reports more than the snap length, and walks on past a longer record', () => {
+    // What a filter-less socket gets for a GSO super-packet longer than the snap length.
+    const packets = [packet(1, 3000), packet(2, 60)];
+    const cursor = new Tpacket3RecordCursor(buildBlock(packets, { blockSize: 8192 }).bytes, 2048);
+    expect(cursor.next()).toBe(true);
+    expect([cursor.caplen, cursor.length]).toEqual([2048, 3000]);
+    expect(cursor.copy()).toEqual(packets[0].data.subarray(0, 2048));
+    expect(cursor.next()).toBe(true);
+    expect([cursor.caplen, cursor.length]).toEqual([60, 60]);
+    expect(cursor.copy()).toEqual(packets[1].data);
+  });
+
   it('reads an empty block as no packets', () => {
     expect(walk(buildBlock([]).bytes)).toEqual([]);
   });

@@ -32,6 +32,15 @@ const testFrames = (snap = 262144) => [
 const rejectAll = [{ code: 0x06, jt: 0, jf: 0, k: 0 }];
 const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
 const IFF_PROMISC = 0x100;
+
+/** Instructions of the filter on this process's packet socket, as `ss` shows them (0: none). */
+function kernelFilterLength(): number {
+  const lines = execFileSync('ss', ['-0', '-b', '-p'], { encoding: 'utf8' }).split('\n');
+  const ours = lines.findIndex((line) => line.includes(`pid=${process.pid},`));
+  expect(ours).toBeGreaterThanOrEqual(0);
+  const filter = /^\s+bpf filter \((\d+)\)/.exec(lines[ours + 1] ?? '');
+  return filter ? Number(filter[1]) : 0;
+}
 const interfaceFlags = (name: string) => Number(readFileSync(`/sys/class/net/${name}/flags`, 'utf8').trim());
 const openFds = () => readdirSync('/proc/self/fd').length;
 const mappings = () => readFileSync('/proc/self/maps', 'utf8').split('\n').length;
@@ -170,6 +179,23 @@ describe.skipIf(!runnable)(`Linux TPACKET_V3 provider${runnable ? '' : ` (skippe
     await sendFrames(pair, { count: 100, firstSeq: 200 });
     const got = await collect(capture, (c) => c.seqs.at(-1) === 299);
     expect(got.seqs).toEqual([...range(0, 100), ...range(200, 100)]);
+  });
+
+  it('runs without a kernel filter when it would keep every packet whole, with one otherwise', async () => {
+    const whole = tpacket({ filter: testFrames() });
+    expect(kernelFilterLength()).toBe(4);
+    whole.setFilter([{ code: 0x06, jt: 0, jf: 0, k: 262144 }]); // accept all, live
+    expect(kernelFilterLength()).toBe(0);
+    await sendFrames(pair, { count: 20 });
+    expect((await collect(whole, (c) => c.seqs.length === 20)).seqs).toEqual(range(0, 20));
+
+    const byDefault = tpacket();
+    expect(kernelFilterLength()).toBe(0);
+    byDefault.close();
+    const cut = tpacket({ snaplen: 96 });
+    expect(kernelFilterLength()).toBe(1);
+    await sendFrames(pair, { count: 5, frameSize: 200 });
+    expect(await firstPackets(cut, 5, (p) => [p.caplen, p.length])).toEqual(Array(5).fill([96, 200]));
   });
 
   it('puts the interface into promiscuous mode while capturing, and only then', async () => {

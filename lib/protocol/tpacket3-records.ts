@@ -86,7 +86,15 @@ export class Tpacket3RecordCursor extends PacketCursor {
   private end = 0;
   private nextRecord = 0;
 
-  constructor(bytes: Uint8Array) {
+  /**
+   * snaplen: the capture's snap length. The ring holds more only when the socket runs without a
+   * filter (native/linux/tpacket_ring.cc, KeepsWholePackets) and a GSO super-packet came by;
+   * caplen never says more than this.
+   */
+  constructor(
+    bytes: Uint8Array,
+    private readonly snaplen = 0xffff_ffff,
+  ) {
     super(bytes);
     const whole = bytes.byteLength & ~3;
     const given = whole === 0; // typed arrays cannot be made over a detached buffer
@@ -115,7 +123,7 @@ export class Tpacket3RecordCursor extends PacketCursor {
     if (this.remaining > 0) this.nextRecord = at + this.checkedNextOffset(at, word, mac + caplen);
     this.seconds = this.words[word + W_SEC];
     this.nanoseconds = this.words[word + W_NSEC];
-    this.caplen = caplen;
+    this.caplen = caplen < this.snaplen ? caplen : this.snaplen;
     this.length = this.words[word + W_LEN];
     this.offset = at + mac;
     this.packetType = this.bytes[at + PKT_TYPE];

@@ -13,8 +13,6 @@ const SEQ_LOW = (TPACKET3.seqNum - TPACKET3.blockHeaderOffset) >>> 2;
 /** TPACKET_V3 can hand over a block no sooner than its retire timeout: 1 ms is the least it takes. */
 const IMMEDIATE_TIMEOUT_MS = 1;
 
-const makeCursor = (bytes: Uint8Array): PacketCursor => new Tpacket3RecordCursor(bytes);
-
 function tpacketHandleConstructor(): NativeTpacketHandleConstructor {
   const { TpacketHandle } = native();
   if (TpacketHandle) return TpacketHandle;
@@ -52,6 +50,7 @@ export class TpacketProvider implements Provider {
   readonly bufferSize: number;
   private readonly handle: NativeTpacketHandle;
   private readonly headers: Int32Array[];
+  private readonly makeCursor: (bytes: Uint8Array) => PacketCursor;
   /** Blocks lent to the consumer, oldest first (several only after shutdown()). */
   private readonly lent: number[] = [];
   private next = 0;
@@ -82,6 +81,8 @@ export class TpacketProvider implements Provider {
     this.linkType = this.handle.linkType;
     this.bufferSize = this.handle.blockSize;
     this.headers = this.handle.headers().map((header) => new Int32Array(header));
+    const { snaplen } = options;
+    this.makeCursor = (bytes) => new Tpacket3RecordCursor(bytes, snaplen);
   }
 
   /** Blocks in the ring (bufferSize bytes each). */
@@ -183,6 +184,6 @@ export class TpacketProvider implements Provider {
     this.next = (index + 1) % this.blockCount;
     const bytes = new Uint8Array(call(() => this.handle.lend(index)));
     this.lent.push(index);
-    return new Batch(bytes, makeCursor);
+    return new Batch(bytes, this.makeCursor);
   }
 }

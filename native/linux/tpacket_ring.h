@@ -95,6 +95,7 @@ class TpacketRing {
   Status SetPromiscuous();
   Status Bind(std::uint16_t protocol);
   Status Attach(const std::vector<sock_filter>& program);
+  Status Detach();
 
   int fd_ = -1;
   int ifindex_ = 0;
