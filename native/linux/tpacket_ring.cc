@@ -89,8 +89,9 @@ std::vector<sock_filter> WithDirection(TpacketDirection direction, bool loopback
 
 // A lone `ret #k` with k at least kWholePacket keeps every packet the link can carry, bar GSO
 // super-packets: running it costs the kernel work on every packet (30-50 ns of the sender's
-// softirq per 64-byte frame in bench/results/2026-11-25-linux-x64-nofilter.md) for nothing. Without it, a super-packet longer than the snap length lands whole in the ring; the
-// record cursor cuts caplen to the snap length (lib/protocol/tpacket3-records.ts).
+// softirq per 64-byte frame in bench/results/2026-11-25-linux-x64-nofilter.md) for nothing.
+// Without it, a super-packet longer than the snap length lands whole in the ring; the record
+// cursor cuts caplen to the snap length (lib/protocol/tpacket3-records.ts).
 bool KeepsWholePackets(const std::vector<sock_filter>& program) {
   return program.size() == 1 && program[0].code == (BPF_RET | BPF_K) && program[0].k >= kWholePacket;
 }
@@ -226,7 +227,6 @@ Status TpacketRing::SetFilter(const std::vector<sock_filter>& program) {
   if (KeepsWholePackets(effective)) return Detach();
   return Attach(effective);
 }
-
 
 Status TpacketRing::Detach() {
   const int unused = 0;  // the kernel wants an int-sized option value, and ignores it
