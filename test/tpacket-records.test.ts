@@ -133,13 +133,45 @@ describe('TPACKET_V3 block walking', () => {
     expect(cursor.timestamp).toBe(0xffff_fff0n * 1_000_000_000n + 123_456_789n);
   });
 
-  it('reports the VLAN tag the kernel took off, or -1', () => {
-    const tagged = { ...packet(1, 60), vlanTci: 0x2064, vlanTpid: 0x8100 };
-    const cursor = new Tpacket3RecordCursor(buildBlock([tagged, packet(2, 60)]).bytes);
-    expect(cursor.next()).toBe(true);
-    expect([cursor.vlanTci, cursor.vlanTpid]).toEqual([0x2064, 0x8100]);
-    expect(cursor.next()).toBe(true);
-    expect([cursor.vlanTci, cursor.vlanTpid]).toEqual([-1, 0]);
+  describe('VLAN tags the kernel took off go back where the wire had them', () => {
+    const frame = packet(1, 60);
+    const wire = (tpid: number) => Uint8Array.from([...frame.data.subarray(0, 12), tpid >>> 8, tpid & 0xff, 0xa0, 0x64, ...frame.data.subarray(12)]);
+
+    it('802.1Q (TPID not reported) and 802.1ad (TPID reported); caplen and length grow by 4', () => {
+      const q = { ...frame, vlanTci: 0xa064 };
+      const ad = { ...frame, vlanTci: 0xa064, vlanTpid: 0x88a8 };
+      const records = walk(buildBlock([q, ad, packet(2, 60)]).bytes);
+      expect(records.map((r) => [r.caplen, r.length])).toEqual([[64, 64], [64, 64], [60, 60]]);
+      expect(Buffer.from(records[0].data).equals(Buffer.from(wire(0x8100)))).toBe(true);
+      expect(Buffer.from(records[1].data).equals(Buffer.from(wire(0x88a8)))).toBe(true);
+      expect(Buffer.from(records[2].data).equals(Buffer.from(packet(2, 60).data))).toBe(true);
+    });
+
+    it('walking the block again moves nothing twice', () => {
+      const { bytes } = buildBlock([{ ...frame, vlanTci: 0xa064 }]);
+      const first = walk(bytes);
+      expect(walk(bytes)).toEqual(first);
+      expect(Buffer.from(first[0].data).equals(Buffer.from(wire(0x8100)))).toBe(true);
+    });
+
+    it('the snap length still bounds caplen', () => {
+      const cursor = new Tpacket3RecordCursor(buildBlock([{ ...frame, vlanTci: 0xa064 }]).bytes, 62);
+      expect(cursor.next()).toBe(true);
+      expect([cursor.caplen, cursor.length]).toEqual([62, 64]);
+      expect(Buffer.from(cursor.copy()).equals(Buffer.from(wire(0x8100).subarray(0, 62)))).toBe(true);
+    });
+
+    it('left alone when the link is not Ethernet', () => {
+      const cursor = new Tpacket3RecordCursor(buildBlock([{ ...frame, vlanTci: 0xa064 }]).bytes, undefined, false);
+      expect(cursor.next()).toBe(true);
+      expect(Buffer.from(cursor.copy()).equals(Buffer.from(frame.data))).toBe(true);
+    });
+
+    it('a record with no headroom before tp_mac is corrupt', () => {
+      const { bytes, view, offsets } = buildBlock([{ ...frame, vlanTci: 0xa064 }]);
+      view.setUint16(offsets[0] + TPACKET3.mac, TPACKET3.hdrLen + 2, true);
+      expect(corruption(bytes).message).toMatch(/no room to put its VLAN tag back/);
+    });
   });
 
   it('reads a given-back (detached) block as empty', () => {

@@ -1,8 +1,17 @@
 // Runs a classic-BPF program in JavaScript, as the kernel would on a packet: used where no
 // kernel filters for us (reading capture files with an expression). Same semantics as
 // libpcap's bpf_filter: a load outside the captured bytes or a division by zero rejects.
+// Of Linux's ancillary loads it knows the VLAN ones, which forStrippedVlanTags() emits, so the
+// tests can check that rewrite here as well as on the kernel; any other rejects.
 import type { BpfInstruction } from './program';
 import { BPF_MEMWORDS } from './program';
+import { SKF_AD_OFF, SKF_AD_VLAN_TAG, SKF_AD_VLAN_TAG_PRESENT, SKF_AD_VLAN_TPID } from './stripped-vlan';
+
+/** A VLAN tag the kernel keeps beside the packet (Linux's skb->vlan_tci and vlan_proto). */
+export interface VlanMetadata {
+  tci: number;
+  tpid: number;
+}
 
 export class BpfInterpreter {
   private readonly codes: Uint16Array;
@@ -19,8 +28,11 @@ export class BpfInterpreter {
     this.k = Uint32Array.from(program, (insn) => insn.k >>> 0);
   }
 
-  /** Bytes of the packet to keep (0: reject), for the packet at bytes[offset, offset + caplen). */
-  run(bytes: Uint8Array, offset: number, caplen: number, wirelen: number): number {
+  /**
+   * Bytes of the packet to keep (0: reject), for the packet at bytes[offset, offset + caplen).
+   * `vlan`: the tag Linux's ancillary loads report (none: no tag, as for a capture file).
+   */
+  run(bytes: Uint8Array, offset: number, caplen: number, wirelen: number, vlan?: VlanMetadata): number {
     const { codes, jt, jf, k, memory } = this;
     let a = 0;
     let x = 0;
@@ -33,6 +45,12 @@ export class BpfInterpreter {
         case 0x0e: return x; // ret x
         case 0x20: case 0x28: case 0x30: // ld [k] (w, h, b)
         case 0x40: case 0x48: case 0x50: { // ld [x + k]
+          if (code < 0x40 && kk >= SKF_AD_OFF) {
+            const value = ancillary(kk - SKF_AD_OFF, vlan);
+            if (value < 0) return 0;
+            a = value;
+            break;
+          }
           const at = code >= 0x40 ? x + kk : kk;
           const size = (code & 0x18) === 0 ? 4 : (code & 0x18) === 0x08 ? 2 : 1;
           if (at + size > caplen) return 0;
@@ -73,6 +91,16 @@ export class BpfInterpreter {
       }
     }
     return 0;
+  }
+}
+
+/** Linux's ancillary loads that concern VLAN tags; -1 for the others (not modelled). */
+function ancillary(field: number, vlan: VlanMetadata | undefined): number {
+  switch (field) {
+    case SKF_AD_VLAN_TAG_PRESENT: return vlan ? 1 : 0;
+    case SKF_AD_VLAN_TAG: return vlan ? vlan.tci : 0;
+    case SKF_AD_VLAN_TPID: return vlan ? vlan.tpid : 0;
+    default: return -1;
   }
 }
 

@@ -64,6 +64,9 @@ const H_MAC = TPACKET3.mac;
 const H_VLAN_TCI = TPACKET3.vlanTci;
 const H_VLAN_TPID = TPACKET3.vlanTpid;
 const PKT_TYPE = TPACKET3.pktType;
+const VLAN_TAG_LEN = 4;
+const MAC_ADDRESSES_LEN = 12;
+const ETHERTYPE_8021Q = 0x8100;
 
 /**
  * Walks the packets of one block, bytes[0, blockSize) with the block descriptor first.
@@ -74,10 +77,6 @@ const PKT_TYPE = TPACKET3.pktType;
 export class Tpacket3RecordCursor extends PacketCursor {
   /** struct sockaddr_ll's sll_pkttype: 0 to us, 1 broadcast, 2 multicast, 3 to another host, 4 sent by us. */
   packetType = 0;
-  /** The 802.1Q tag the kernel took off the packet (VLAN offload), or -1 if it had none. */
-  vlanTci = -1;
-  /** That tag's protocol (0x8100, 0x88a8), or 0 when the kernel did not say. */
-  vlanTpid = 0;
 
   private readonly words: Uint32Array;
   private readonly halves: Uint16Array;
@@ -90,10 +89,13 @@ export class Tpacket3RecordCursor extends PacketCursor {
    * snaplen: the capture's snap length. The ring holds more only when the socket runs without a
    * filter (native/linux/tpacket_ring.cc, KeepsWholePackets) and a GSO super-packet came by;
    * caplen never says more than this.
+   * restoresVlanTags: put the 802.1Q/802.1ad tag the kernel took off an Ethernet frame back
+   * where it was on the wire (see restoreVlanTag).
    */
   constructor(
     bytes: Uint8Array,
     private readonly snaplen = 0xffff_ffff,
+    private readonly restoresVlanTags = true,
   ) {
     super(bytes);
     const whole = bytes.byteLength & ~3;
@@ -114,20 +116,24 @@ export class Tpacket3RecordCursor extends PacketCursor {
       throw corruptRecord(`record header at ${at} is misaligned or runs past blk_len (${this.end})`);
     }
     const word = at >>> 2;
-    const caplen = this.words[word + W_SNAPLEN];
-    const mac = this.halves[(at + H_MAC) >>> 1];
+    let caplen = this.words[word + W_SNAPLEN];
+    let mac = this.halves[(at + H_MAC) >>> 1];
     if (mac < HDR_LEN || at + mac + caplen > this.end) {
       throw corruptRecord(`record at ${at} (tp_mac ${mac}, tp_snaplen ${caplen}) runs past blk_len (${this.end})`);
     }
     this.remaining--;
     if (this.remaining > 0) this.nextRecord = at + this.checkedNextOffset(at, word, mac + caplen);
+    if ((this.words[word + W_STATUS] & TP_STATUS_VLAN_VALID) !== 0 && this.restoresVlanTags) {
+      this.restoreVlanTag(at, word, mac, caplen);
+      caplen += VLAN_TAG_LEN;
+      mac -= VLAN_TAG_LEN;
+    }
     this.seconds = this.words[word + W_SEC];
     this.nanoseconds = this.words[word + W_NSEC];
     this.caplen = caplen < this.snaplen ? caplen : this.snaplen;
     this.length = this.words[word + W_LEN];
     this.offset = at + mac;
     this.packetType = this.bytes[at + PKT_TYPE];
-    this.readVlan(at, word);
     return true;
   }
 
@@ -158,10 +164,32 @@ export class Tpacket3RecordCursor extends PacketCursor {
     return next;
   }
 
-  private readVlan(at: number, word: number): void {
+  /**
+   * Linux hands packet sockets an Ethernet frame's VLAN tag beside the data (tp_vlan_tci,
+   * tp_vlan_tpid), never in it; FreeBSD's BPF, capture files and every decoder expect it on
+   * the wire's place, after the MAC addresses. Like libpcap, move the addresses 4 bytes down
+   * into the headroom before tp_mac (TPACKET_V3 leaves at least 14 bytes there: the link
+   * header is placed so the network header is 16-aligned) and write the tag between. The
+   * record header is updated to match and its VLAN_VALID bit cleared, so walking the block
+   * again finds an ordinary record and moves nothing twice.
+   */
+  private restoreVlanTag(at: number, word: number, mac: number, caplen: number): void {
+    if (mac < HDR_LEN + VLAN_TAG_LEN || caplen < MAC_ADDRESSES_LEN) {
+      throw corruptRecord(`record at ${at} (tp_mac ${mac}, tp_snaplen ${caplen}) has no room to put its VLAN tag back`);
+    }
     const status = this.words[word + W_STATUS];
-    const tagged = (status & TP_STATUS_VLAN_VALID) !== 0;
-    this.vlanTci = tagged ? this.halves[(at + H_VLAN_TCI) >>> 1] : -1;
-    this.vlanTpid = tagged && (status & TP_STATUS_VLAN_TPID_VALID) !== 0 ? this.halves[(at + H_VLAN_TPID) >>> 1] : 0;
+    const tpid = (status & TP_STATUS_VLAN_TPID_VALID) !== 0 ? this.halves[(at + H_VLAN_TPID) >>> 1] : ETHERTYPE_8021Q;
+    const tci = this.halves[(at + H_VLAN_TCI) >>> 1];
+    const start = at + mac - VLAN_TAG_LEN;
+    const bytes = this.bytes;
+    bytes.copyWithin(start, start + VLAN_TAG_LEN, start + VLAN_TAG_LEN + MAC_ADDRESSES_LEN);
+    bytes[start + MAC_ADDRESSES_LEN] = tpid >>> 8;
+    bytes[start + MAC_ADDRESSES_LEN + 1] = tpid & 0xff;
+    bytes[start + MAC_ADDRESSES_LEN + 2] = tci >>> 8;
+    bytes[start + MAC_ADDRESSES_LEN + 3] = tci & 0xff;
+    this.halves[(at + H_MAC) >>> 1] = mac - VLAN_TAG_LEN;
+    this.words[word + W_SNAPLEN] = caplen + VLAN_TAG_LEN;
+    this.words[word + W_LEN] += VLAN_TAG_LEN;
+    this.words[word + W_STATUS] = status & ~TP_STATUS_VLAN_VALID;
   }
 }

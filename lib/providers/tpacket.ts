@@ -1,5 +1,7 @@
 import { Batch } from '../batch';
 import { callNative as call, fromNative, invalidOption, ZbpfError } from '../errors';
+import { packProgram, unpackProgram } from '../filter/program';
+import { forStrippedVlanTags } from '../filter/stripped-vlan';
 import { native, type NativeTpacketHandle, type NativeTpacketHandleConstructor } from '../native';
 import type { PacketCursor } from '../protocol/cursor';
 import { TP_STATUS_KERNEL, TP_STATUS_USER, TPACKET3, Tpacket3RecordCursor } from '../protocol/tpacket3-records';
@@ -12,6 +14,10 @@ const SEQ_LOW = (TPACKET3.seqNum - TPACKET3.blockHeaderOffset) >>> 2;
 
 /** TPACKET_V3 can hand over a block no sooner than its retire timeout: 1 ms is the least it takes. */
 const IMMEDIATE_TIMEOUT_MS = 1;
+const DLT_EN10MB = 1;
+
+/** The user's program as the socket must run it: Linux keeps VLAN tags beside the data. */
+const kernelFilter = (program: Uint8Array): Uint8Array => packProgram(forStrippedVlanTags(unpackProgram(program)));
 
 function tpacketHandleConstructor(): NativeTpacketHandleConstructor {
   const { TpacketHandle } = native();
@@ -42,6 +48,9 @@ export function checkTpacketOptions(options: Pick<ProviderOptions, 'mode'>): voi
  *   captured before close() is lost. The ring stays mapped until release().
  * - counters(): `received` counts packets the filter accepted (drops included), `dropped`
  *   those that found every block ours (PACKET_STATISTICS, accumulated natively).
+ * - VLAN tags: Linux keeps a received Ethernet frame's tag beside its data. Filters are
+ *   rewritten to read it there (forStrippedVlanTags) and the record cursor writes it back
+ *   into the frame, so packets and filters see the frame as it was on the wire.
  */
 export class TpacketProvider implements Provider {
   readonly mode = 'tpacket-v3';
@@ -73,7 +82,7 @@ export class TpacketProvider implements Provider {
             timeoutMs: options.immediate ? IMMEDIATE_TIMEOUT_MS : options.timeoutMs,
             direction: options.direction,
             promiscuous: options.promiscuous,
-            filter: options.filter,
+            filter: kernelFilter(options.filter),
           },
           (error) => onReadable(error && (fromNative(error) as Error)),
         ),
@@ -82,7 +91,8 @@ export class TpacketProvider implements Provider {
     this.bufferSize = this.handle.blockSize;
     this.headers = this.handle.headers().map((header) => new Int32Array(header));
     const { snaplen } = options;
-    this.makeCursor = (bytes) => new Tpacket3RecordCursor(bytes, snaplen);
+    const restoresVlanTags = this.linkType === DLT_EN10MB;
+    this.makeCursor = (bytes) => new Tpacket3RecordCursor(bytes, snaplen, restoresVlanTags);
   }
 
   /** Blocks in the ring (bufferSize bytes each). */
@@ -127,7 +137,7 @@ export class TpacketProvider implements Provider {
   }
 
   setFilter(program: Uint8Array): void {
-    call(() => this.handle.setFilter(program));
+    call(() => this.handle.setFilter(kernelFilter(program)));
   }
 
   shutdown(): Batch[] {
