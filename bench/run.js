@@ -29,6 +29,9 @@ function parseArgs(argv) {
     // Total offered load of the two overload senders per frame size (0 = full speed): near the
     // most this machine sends with a capturer attached, and the same for every capturer.
     overloadPps: { 64: 1_000_000, 1500: 850_000 },
+    // The overload run again with other kernel buffers, the same for every capturer: how much
+    // ring each one needs to lose nothing while it waits for the CPU.
+    ringSweep: { size: 1500, mib: [6, 8, 16] },
     // 15 s. V8 optimizes a function called once per batch only after thousands of calls: at 100
     // batches a second, --trace-opt showed zbpf's per-batch code still being compiled 30 s in,
     // on the capturer's CPU, and those compiles stalled the capture thread for milliseconds.
@@ -38,7 +41,7 @@ function parseArgs(argv) {
     bufferSize: 4 * 1024 * 1024,
     snaplen: 262144,
     capturers: ['zbpf', 'tcpdump', 'pcap'],
-    phases: ['blast', 'paced', 'overload'],
+    phases: ['blast', 'paced', 'overload', 'ringsweep'],
     settleMs: 1300,
     maxForeign: 0.05,
     maxSlowdown: 1.15,
@@ -76,6 +79,7 @@ function parseArgs(argv) {
       case '--warmup-frames': cfg.warmupFrames = num(); break;
       case '--warmup-pps': cfg.warmupPps = num(); break;
       case '--buffer-mib': cfg.bufferSize = Math.round(num() * 1024 * 1024); break;
+      case '--ring-sweep': cfg.ringSweep = parseRingSweep(val()); break;
       case '--snaplen': cfg.snaplen = num(); break;
       case '--capturers': cfg.capturers = val().split(','); break;
       case '--phases': cfg.phases = val().split(','); break;
@@ -101,9 +105,10 @@ function parseArgs(argv) {
   --warmup-frames N     frames sent to each capturer before its measured window (default 3000000)
   --warmup-pps N        rate of the warm-up (default 200000)
   --buffer-mib N        kernel buffer for every capturer: zbpf bufferSize, tcpdump -B, pcap buffer_size (default 4)
+  --ring-sweep 1500:6,8,16  the overload run of that frame size again with each of these buffers (MiB)
   --snaplen N           snap length for every capturer (default 262144)
   --capturers a,b       subset of zbpf,tcpdump,pcap; add floor for a reference row (bench/tools/ring-floor.c)
-  --phases a,b          subset of blast,paced,overload
+  --phases a,b          subset of blast,paced,overload,ringsweep
   --max-foreign PCT     repeat a run when other processes used more than PCT% of a CPU (default 5)
   --max-slowdown X      before a run, wait while a fixed memory walk takes more than X times its best (default 1.15)
   --attempts N          at most N tries per run (default 3; the last one is kept)
@@ -127,6 +132,12 @@ function parseArgs(argv) {
   }
   for (const c of cfg.capturers) if (!CAPTURERS[c]) throw new Error(`unknown capturer ${c}`);
   return cfg;
+}
+
+function parseRingSweep(text) {
+  const match = /^(\d+):(\d+(?:\.\d+)?(?:,\d+(?:\.\d+)?)*)$/.exec(text);
+  if (!match) throw new Error(`--ring-sweep wants SIZE:MIB,MIB,... (e.g. 1500:6,8,16), not ${text}`);
+  return { size: Number(match[1]), mib: match[2].split(',').map(Number) };
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -325,19 +336,18 @@ async function main() {
   if (cfg.phases.includes('paced')) {
     cases.push({ phase: 'paced', size: 64, senders: [{ cpu: cfg.senderCpu, count: Math.round(cfg.pacedPps * cfg.pacedSeconds), rate: cfg.pacedPps }] });
   }
+  // Two senders, one per CPU: the second shares the capturer's CPU, so the capturer gets
+  // what that sender and the receive path leave. Paced at a fixed total: at full speed a
+  // heavier capturer would slow the sender on its CPU and so be offered less to lose.
+  const overloadSenders = (size) =>
+    [cfg.senderCpu, cfg.captureCpu].map((cpu) => ({ cpu, count: cfg.overloadFrames, rate: Math.round((cfg.overloadPps[size] || 0) / 2) }));
   if (cfg.phases.includes('overload')) {
-    // Two senders, one per CPU: the second shares the capturer's CPU, so the capturer gets
-    // what that sender and the receive path leave. Paced at a fixed total: at full speed a
-    // heavier capturer would slow the sender on its CPU and so be offered less to lose.
-    for (const size of cfg.overloadSizes) {
-      cases.push({
-        phase: 'overload',
-        size,
-        senders: [
-          { cpu: cfg.senderCpu, count: cfg.overloadFrames, rate: Math.round((cfg.overloadPps[size] || 0) / 2) },
-          { cpu: cfg.captureCpu, count: cfg.overloadFrames, rate: Math.round((cfg.overloadPps[size] || 0) / 2) },
-        ],
-      });
+    for (const size of cfg.overloadSizes) cases.push({ phase: 'overload', size, senders: overloadSenders(size) });
+  }
+  if (cfg.phases.includes('ringsweep')) {
+    for (const mib of cfg.ringSweep.mib) {
+      const bufferSize = Math.round(mib * 1024 * 1024);
+      cases.push({ phase: 'ringsweep', size: cfg.ringSweep.size, bufferSize, senders: overloadSenders(cfg.ringSweep.size) });
     }
   }
 
@@ -345,10 +355,10 @@ async function main() {
     for (let rep = 0; rep < cfg.reps; rep++) {
       const order = rotate(names, rep);
       for (const capturer of order) {
-        const run = await runQuiet(bed, cfg, { ...c, capturer, rep }, log);
+        const run = await runQuiet(bed, c.bufferSize ? { ...cfg, bufferSize: c.bufferSize } : cfg, { ...c, capturer, rep }, log);
         runs.push(run);
         const lost = run.captured === null ? '' : ` captured ${run.captured} kernel-dropped ${run.kernelDropped} lost ${run.sent - run.captured}`;
-        log(`${c.phase} ${c.size}B rep ${rep + 1}/${cfg.reps} ${capturer.padEnd(7)} sent ${run.sent} at ${(run.senderRatePps / 1e6).toFixed(3)} Mpps${lost} (foreign CPU ${(run.foreignShare * 100).toFixed(1)}%)`);
+        log(`${c.phase} ${c.size}B${c.bufferSize ? ` ${c.bufferSize / 2 ** 20} MiB` : ''} rep ${rep + 1}/${cfg.reps} ${capturer.padEnd(7)} sent ${run.sent} at ${(run.senderRatePps / 1e6).toFixed(3)} Mpps${lost} (foreign CPU ${(run.foreignShare * 100).toFixed(1)}%)`);
       }
     }
   }
