@@ -191,6 +191,12 @@ function overloadVerdict(zbpfLosesNothing, pcapLosesMostly, pcap) {
   return 'zbpf lost nothing, but neither did pcap: the load did not overload pcap';
 }
 
+/** The ring sweep's cases set their own buffer: say so where the report names the buffer. */
+function sweepNote(cases) {
+  const sizes = [...new Set(cases.filter((c) => c.phase === 'ringsweep').map((c) => mibOf(c.bufferSize)))];
+  return sizes.length ? ` (in the ring sweep ${sizes.join(', ')} MiB, as its headings say)` : '';
+}
+
 function writeReport(data, cases) {
   const cfg = data.config;
   const m = data.machine;
@@ -218,7 +224,7 @@ function writeReport(data, cases) {
   L.push(`| npm pcap | ${pinfo ? pinfo.mode : 'not run'} |`);
   L.push('');
   L.push(
-    `Every capturer: ${mib} MiB kernel buffer (zbpf \`bufferSize\`, tcpdump \`-B ${Math.round(cfg.bufferSize / 1024)}\`, pcap \`buffer_size\`), ` +
+    `Every capturer: ${mib} MiB kernel buffer (zbpf \`bufferSize\`, tcpdump \`-B ${Math.round(cfg.bufferSize / 1024)}\`, pcap \`buffer_size\`)${sweepNote(cases)}, ` +
       `snaplen ${cfg.snaplen}, not promiscuous, immediate mode off, otherwise each one's defaults. ` +
       `${cfg.reps} runs per capturer and case in rotating order (baseline, zbpf, tcpdump, pcap, then shifted by one each round); ` +
       'cells are **median (min–max)**.',

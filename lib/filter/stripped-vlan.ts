@@ -88,9 +88,9 @@ function readsPacket(program: readonly BpfInstruction[]): boolean {
 /**
  * The program with every packet read moved to where the untagged data holds that byte, and its
  * jumps stretched over the instructions that took more than one. Null when a read cannot be
- * moved: an indexed read whose constant part is below 4, a read
- * straddling byte 12 or 16, a special-area read, a read that needs a scratch word when the
- * program uses all 16, or a jump stretched past 255.
+ * moved: an indexed read whose constant part is below 4, a fixed read straddling byte 12 or
+ * 16, a special-area read, a read that needs a scratch word when the program uses all 16, or
+ * a jump stretched past 255.
  */
 function taggedCopy(program: readonly BpfInstruction[]): BpfInstruction[] | null {
   const scratch = freeScratchWord(program);

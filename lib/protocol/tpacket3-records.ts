@@ -166,15 +166,6 @@ export class Tpacket3RecordCursor extends PacketCursor {
     return next;
   }
 
-  /**
-   * Linux hands packet sockets an Ethernet frame's VLAN tag beside the data (tp_vlan_tci,
-   * tp_vlan_tpid), never in it; FreeBSD's BPF, capture files and every decoder expect it on
-   * the wire's place, after the MAC addresses. Like libpcap, move the addresses 4 bytes down
-   * into the headroom before tp_mac (TPACKET_V3 leaves at least 14 bytes there: the link
-   * header is placed so the network header is 16-aligned) and write the tag between. The
-   * record header is updated to match and its VLAN_VALID bit cleared, so walking the block
-   * again finds an ordinary record and moves nothing twice.
-   */
   /** A record that runs past blk_len is an error; one with a VLAN tag gets it back. */
   private prepareUnusualRecord(at: number, word: number): void {
     const caplen = this.words[word + W_SNAPLEN];
@@ -185,6 +176,15 @@ export class Tpacket3RecordCursor extends PacketCursor {
     this.restoreVlanTag(at, word, mac, caplen);
   }
 
+  /**
+   * Linux hands packet sockets an Ethernet frame's VLAN tag beside the data (tp_vlan_tci,
+   * tp_vlan_tpid), never in it; FreeBSD's BPF, capture files and every decoder expect it on
+   * the wire's place, after the MAC addresses. Like libpcap, move the addresses 4 bytes down
+   * into the headroom before tp_mac (TPACKET_V3 leaves at least 14 bytes there: the link
+   * header is placed so the network header is 16-aligned) and write the tag between. The
+   * record header is updated to match and its VLAN_VALID bit cleared, so walking the block
+   * again finds an ordinary record and moves nothing twice.
+   */
   private restoreVlanTag(at: number, word: number, mac: number, caplen: number): void {
     if (mac < HDR_LEN + VLAN_TAG_LEN || caplen < MAC_ADDRESSES_LEN) {
       throw corruptRecord(`record at ${at} (tp_mac ${mac}, tp_snaplen ${caplen}) has no room to put its VLAN tag back`);
