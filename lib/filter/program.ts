@@ -11,17 +11,17 @@ export interface BpfInstruction {
 export const BPF_MAXINSNS = 512;
 /** Scratch memory words M[0..15] (BPF_MEMWORDS). */
 export const BPF_MEMWORDS = 16;
-const BPF_CLASS_MASK = 0x07;
-const BPF_LD = 0x00;
-const BPF_LDX = 0x01;
-const BPF_ST = 0x02;
-const BPF_STX = 0x03;
+export const BPF_CLASS_MASK = 0x07;
+export const BPF_LD = 0x00;
+export const BPF_LDX = 0x01;
+export const BPF_ST = 0x02;
+export const BPF_STX = 0x03;
 const BPF_ALU = 0x04;
-const BPF_JMP = 0x05;
+export const BPF_JMP = 0x05;
 const BPF_RET = 0x06;
 const BPF_K = 0x00;
-const BPF_JA = 0x00;
-const BPF_MEM = 0x60;
+export const BPF_JA = 0x00;
+export const BPF_MEM = 0x60;
 const BPF_OP_MASK = 0xf0;
 const BPF_SRC_X = 0x08;
 const BPF_RVAL_MASK = 0x18;

@@ -9,7 +9,7 @@
 // packets run the original; tagged ones run a copy whose reads see the wire frame: bytes 12-15
 // come from the tag, bytes from 16 on sit 4 bytes earlier in the data, the length is 4 more.
 import type { BpfInstruction } from './program';
-import { BPF_MEMWORDS } from './program';
+import { BPF_CLASS_MASK, BPF_JA, BPF_JMP, BPF_LD, BPF_LDX, BPF_MEM, BPF_MEMWORDS, BPF_ST, BPF_STX } from './program';
 
 /** Linux's ancillary-data offsets (include/uapi/linux/filter.h). */
 export const SKF_AD_OFF = 0xfffff000;
@@ -31,14 +31,9 @@ const LD_IMM = 0x00;
 const LD_LEN = 0x80;
 const LDX_LEN = 0x81;
 const LDX_MSH = 0xb1;
-const LD_MEM = 0x60;
-const LDX_MEM = 0x61;
-const ST = 0x02;
-const STX = 0x03;
-const JA = 0x05;
-const CLASS_MASK = 0x07;
-const CLASS_LD = 0x00;
-const CLASS_JMP = 0x05;
+const LD_MEM = BPF_LD | BPF_MEM;
+const LDX_MEM = BPF_LDX | BPF_MEM;
+const JA = BPF_JMP | BPF_JA;
 const ALU_ADD_K = 0x04;
 const ALU_AND_K = 0x54;
 const ALU_LSH_K = 0x64;
@@ -80,7 +75,7 @@ export function forStrippedVlanTags(program: readonly BpfInstruction[]): BpfInst
 function readsPacket(program: readonly BpfInstruction[]): boolean {
   return program.some(({ code }) => {
     const mode = code & LD_MODE_MASK;
-    const isLoad = (code & CLASS_MASK) === CLASS_LD;
+    const isLoad = (code & BPF_CLASS_MASK) === BPF_LD;
     return (isLoad && (mode === LD_ABS || mode === LD_IND)) || code === LDX_MSH || code === LD_LEN || code === LDX_LEN;
   });
 }
@@ -109,7 +104,7 @@ function taggedCopy(program: readonly BpfInstruction[]): BpfInstruction[] | null
   const out: BpfInstruction[] = [];
   for (let index = 0; index < program.length; index++) {
     const piece = pieces[index];
-    if ((program[index].code & CLASS_MASK) !== CLASS_JMP) {
+    if ((program[index].code & BPF_CLASS_MASK) !== BPF_JMP) {
       out.push(...piece);
       continue;
     }
@@ -134,7 +129,7 @@ function stretchJump(jump: BpfInstruction, index: number, starts: readonly numbe
 function freeScratchWord(program: readonly BpfInstruction[]): number {
   const used = new Set<number>();
   for (const { code, k } of program) {
-    if (code === ST || code === STX || code === LD_MEM || code === LDX_MEM) used.add(k >>> 0);
+    if (code === BPF_ST || code === BPF_STX || code === LD_MEM || code === LDX_MEM) used.add(k >>> 0);
   }
   for (let word = BPF_MEMWORDS - 1; word >= 0; word--) if (!used.has(word)) return word;
   return -1;
@@ -147,7 +142,7 @@ function moveRead(original: BpfInstruction, scratch: number): BpfInstruction[] |
   if (code === LD_LEN) return [original, insn(ALU_ADD_K, TAG_LEN)];
   if (code === LDX_LEN) return keepingA(scratch, [insn(LD_LEN), insn(ALU_ADD_K, TAG_LEN), insn(TAX)]);
   if (code === LDX_MSH) return moveHeaderLength(original, k, scratch);
-  if ((code & CLASS_MASK) !== CLASS_LD) return [original];
+  if ((code & BPF_CLASS_MASK) !== BPF_LD) return [original];
   const mode = code & LD_MODE_MASK;
   if (mode === LD_IND) return moveIndexedRead(original, k);
   if (mode !== LD_ABS) return [original];
@@ -163,7 +158,7 @@ function moveAbsoluteRead(original: BpfInstruction, k: number, size: number, scr
   if (size === 1) return tagByte(k);
   if (size === 4 && k === TAG_START && scratch >= 0) {
     // A = TPID << 16 | TCI, through X, which the program may still need.
-    return [insn(STX, scratch), ancillary(SKF_AD_VLAN_TAG), insn(TAX), ancillary(SKF_AD_VLAN_TPID), insn(ALU_LSH_K, 16), insn(ALU_OR_X), insn(LDX_MEM, scratch)];
+    return [insn(BPF_STX, scratch), ancillary(SKF_AD_VLAN_TAG), insn(TAX), ancillary(SKF_AD_VLAN_TPID), insn(ALU_LSH_K, 16), insn(ALU_OR_X), insn(LDX_MEM, scratch)];
   }
   return null;
 }
@@ -197,5 +192,5 @@ function moveHeaderLength(original: BpfInstruction, k: number, scratch: number):
 /** Runs `body`, which sets X through A, and puts A back as it was. */
 function keepingA(scratch: number, body: BpfInstruction[]): BpfInstruction[] | null {
   if (scratch < 0) return null;
-  return [insn(ST, scratch), ...body, insn(LD_MEM, scratch)];
+  return [insn(BPF_ST, scratch), ...body, insn(LD_MEM, scratch)];
 }
