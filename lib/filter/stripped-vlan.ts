@@ -20,7 +20,7 @@ export const SKF_AD_VLAN_TPID = 60;
 const TAG_START = 12;
 const TAG_END = 16;
 const TAG_LEN = 4;
-/** Offsets from here down are Linux's special areas (SKF_LL_OFF, SKF_NET_OFF, ancillary). */
+/** A k this large is a negative offset: one of Linux's special areas (SKF_LL_OFF, SKF_NET_OFF, ancillary). */
 const FIRST_NEGATIVE = 0x8000_0000;
 
 const LD_ABS = 0x20;
