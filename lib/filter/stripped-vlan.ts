@@ -3,7 +3,7 @@
 // often carry theirs beside the data too (VLAN offload). The tag then lives in the socket
 // buffer's metadata, which a filter reads with ancillary loads. A program compiled for the frame
 // as it was on the wire (libpcap's code for `vlan 100`, or for `ip` that must not match a tagged
-// frame, as on FreeBSD and in capture files) would read the wrong bytes.
+// frame, as in capture files and, going by its source, on FreeBSD) would read the wrong bytes.
 //
 // forStrippedVlanTags() returns a program the kernel can run on either kind of packet: untagged
 // packets run the original; tagged ones run a copy whose reads see the wire frame: bytes 12-15

@@ -178,12 +178,13 @@ export class Tpacket3RecordCursor extends PacketCursor {
 
   /**
    * Linux hands packet sockets an Ethernet frame's VLAN tag beside the data (tp_vlan_tci,
-   * tp_vlan_tpid), never in it; FreeBSD's BPF, capture files and every decoder expect it on
-   * the wire's place, after the MAC addresses. Like libpcap, move the addresses 4 bytes down
-   * into the headroom before tp_mac (TPACKET_V3 leaves at least 14 bytes there: the link
-   * header is placed so the network header is 16-aligned) and write the tag between. The
-   * record header is updated to match and its VLAN_VALID bit cleared, so walking the block
-   * again finds an ordinary record and moves nothing twice.
+   * tp_vlan_tpid), never in it; capture files and decoders expect it where the wire had it,
+   * after the MAC addresses (where FreeBSD's BPF delivers it too, by its source). Like
+   * libpcap, move the addresses 4 bytes down into the headroom before tp_mac (TPACKET_V3
+   * leaves at least 14 bytes there: the link header is placed so the network header is
+   * 16-aligned) and write the tag between. The record header is updated to match and its
+   * VLAN_VALID bit cleared, so walking the block again finds an ordinary record and moves
+   * nothing twice.
    */
   private restoreVlanTag(at: number, word: number, mac: number, caplen: number): void {
     if (mac < HDR_LEN + VLAN_TAG_LEN || caplen < MAC_ADDRESSES_LEN) {
