@@ -5,7 +5,7 @@ import { normalizeOptions, packFilter, type CaptureOptions, type NormalizedOptio
 import type { FilterSource } from './filter/compile';
 import type { PacketCursor } from './protocol/cursor';
 import { createProvider } from './providers';
-import type { Provider } from './providers/provider';
+import type { KernelRegions, Provider } from './providers/provider';
 
 export interface CaptureStats {
   /** Packets the kernel saw for this capture (BPF counts them before the filter). */
@@ -37,7 +37,10 @@ export class Capture implements AsyncIterable<Batch> {
   readonly mode: string;
   readonly linkType: number;
   readonly snaplen: number;
+  /** The bufferSize option as it took effect: each BPF buffer's bytes, or the whole TPACKET_V3 ring's. */
   readonly bufferSize: number;
+  /** The regions the kernel fills and hands over, one batch each: `count` of `size` bytes. */
+  readonly regions: KernelRegions;
 
   private readonly provider: Provider;
   private readonly options: NormalizedOptions;
@@ -62,6 +65,7 @@ export class Capture implements AsyncIterable<Batch> {
     this.linkType = this.provider.linkType;
     this.snaplen = this.options.snaplen;
     this.bufferSize = this.provider.bufferSize;
+    this.regions = Object.freeze({ ...this.provider.regions });
     if (this.options.filterExpression !== undefined) this.installExpression(this.options.filterExpression);
     if (options.signal) {
       const listener = () => this.close();

@@ -4,7 +4,7 @@ export { Batch, type Packet } from './batch';
 export { PacketCursor } from './protocol/cursor';
 export { ZbpfError } from './errors';
 export type { BpfInstruction } from './filter/program';
-export type { Direction } from './providers/provider';
+export type { Direction, KernelRegions } from './providers/provider';
 export { compileFilter, type CompileOptions, type FilterSource } from './filter/compile';
 export { parseFilterDump } from './filter/dump';
 export { createCaptureWriter, type CaptureWriter, type CaptureWriterOptions, type CaptureFileFormat, type PacketSelector, type WriterStats } from './files/writer';

@@ -76,6 +76,7 @@ describe.skipIf(!runnable)(`FreeBSD BPF path (${onModel ? '/dev/bpf model on Lin
     const capture = bpf({ mode: 'zerocopy', bufferSize: 65536 });
     expect(capture.mode).toBe('zerocopy');
     expect(capture.linkType).toBe(1);
+    expect([capture.bufferSize, capture.regions]).toEqual([65536, { count: 2, size: 65536 }]);
     const count = 2000;
     // 64 KiB hold about 680 frames: at 5,000 frames/s a drop needs the loop to stall 130 ms.
     const sent = sendWithTrickle(count, 5_000);
@@ -129,6 +130,7 @@ describe.skipIf(!runnable)(`FreeBSD BPF path (${onModel ? '/dev/bpf model on Lin
   it('captures in buffered mode when asked', async () => {
     const capture = bpf({ mode: 'buffered', bufferSize: 8192 });
     expect(capture.mode).toBe('buffered');
+    expect([capture.bufferSize, capture.regions]).toEqual([8192, { count: 2, size: 8192 }]);
     const sending = sendFrames(pair, { count: 300, ratePps: 10_000 });
     const got = await collect(capture, (c) => c.seqs.at(-1) === 299);
     await sending;

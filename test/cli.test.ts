@@ -187,6 +187,19 @@ describe.skipIf(!root)('zbpf command, live (needs root and iproute2 for a veth p
         });
       }
 
+      it('-B: the banner says which kernel buffers the capture got', async (ctx) => {
+        if (skip()) return ctx.skip();
+        const zbpf = start(provider, ['-i', pair.captureIf, '-B', '256', '-s', '1500', '-c', '1', TEST_ETHERTYPE]);
+        await zbpf.waitFor(LISTENING);
+        await sendFrames(pair, { count: 3, ratePps: 100 });
+        const result = await zbpf.done;
+        expect(result.code).toBe(0);
+        const [, count, kib] = /kernel buffers (\d+) × (\d+) KiB$/m.exec(result.stderr) ?? [];
+        // BPF: two buffers of -B each; TPACKET_V3: a ring of -B (blocks of a 1500-byte snap length fit it exactly).
+        if (provider === 'bpf') expect([count, kib]).toEqual(['2', '256']);
+        else expect(Number(count) * Number(kib)).toBe(256);
+      });
+
       it('an expression that matches nothing captures nothing', async (ctx) => {
         if (skip()) return ctx.skip();
         const zbpf = start(provider, ['-i', pair.captureIf, `not ${TEST_ETHERTYPE}`]);

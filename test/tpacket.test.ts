@@ -78,13 +78,16 @@ describe.skipIf(!runnable)(`Linux TPACKET_V3 provider${runnable ? '' : ` (skippe
   });
   afterAll(() => pair?.destroy());
 
-  it('opens a ring: mode, link type, power-of-two blocks', () => {
+  it('opens a ring: mode, link type, power-of-two blocks, reported as they are', () => {
     const capture = tpacket();
     try {
       expect(capture.mode).toBe('tpacket-v3');
       expect(capture.stats().mode).toBe('tpacket-v3');
       expect(capture.linkType).toBe(1);
-      expect(capture.bufferSize).toBe(1024 * 1024); // the default 16 MiB ring: 16 blocks of 1 MiB
+      // The default 16 MiB ring: 16 blocks of 1 MiB.
+      expect(capture.regions).toEqual({ count: 16, size: 1024 * 1024 });
+      expect(capture.bufferSize).toBe(16 * 1024 * 1024);
+      expect(Object.isFrozen(capture.regions)).toBe(true);
     } finally {
       capture.close();
     }
@@ -104,7 +107,7 @@ describe.skipIf(!runnable)(`Linux TPACKET_V3 provider${runnable ? '' : ` (skippe
     // Sent from the capture side, the frames reach the ring on the transmit path, before any
     // veth backlog could drop them: the kernel's counters then account for every one.
     const capture = tpacket({ filter: testFrames(128), snaplen: 128, bufferSize: 64 * 1024 });
-    expect(capture.bufferSize).toBe(8192);
+    expect([capture.bufferSize, capture.regions]).toEqual([64 * 1024, { count: 8, size: 8192 }]);
     const count = 20_000;
     let stalled = false;
     let sent = false;
@@ -135,7 +138,7 @@ describe.skipIf(!runnable)(`Linux TPACKET_V3 provider${runnable ? '' : ` (skippe
     );
     const provider = new TpacketProvider(options, () => {});
     try {
-      expect([provider.blockCount, provider.bufferSize]).toEqual([8, 8192]);
+      expect([provider.bufferSize, provider.regions]).toEqual([64 * 1024, { count: 8, size: 8192 }]);
       // Nobody consumes: the eight blocks fill, the ring freezes and the kernel drops the rest.
       await sendFrames(pair, { count: 2000, fromCaptureSide: true });
       await sleep(50);
@@ -143,6 +146,7 @@ describe.skipIf(!runnable)(`Linux TPACKET_V3 provider${runnable ? '' : ` (skippe
       let blocks = 0;
       for (let batch = provider.take(); batch; batch = provider.take()) {
         blocks++;
+        expect(batch.bytes.byteLength).toBe(8192);
         batch.forEachPacket((p) => void seqs.push(frameSeq(p.bytes, p.offset, p.caplen)));
         provider.giveBack();
         expect(batch.released).toBe(true);

@@ -94,6 +94,8 @@ const fmtInt = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US'
 const fmtMpps = (x) => (Number.isFinite(x) ? (x / 1e6).toFixed(3) : '–');
 const fmtNs = (x) => (Number.isFinite(x) ? Math.round(x).toString() : '–');
 const spread = (s, f) => (s.n === 0 || !Number.isFinite(s.median) ? '–' : s.min === s.max ? f(s.median) : `${f(s.median)} (${f(s.min)}–${f(s.max)})`);
+// A build from before capture.regions (an A/B run with ZBPF_BENCH_DIST) does not say.
+const regionsOf = (info) => (info.regions ? `, ${info.regions.count} blocks of ${fmtInt(info.regions.size)} B (capture.regions)` : '');
 const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? `${(a / b).toFixed(2)}×` : '–');
 
 function caseTable(c, cfg) {
@@ -220,7 +222,7 @@ function writeReport(data, cases) {
   L.push(`| uname -a | \`${m.uname}\` |`);
   L.push(`| node | ${m.node} |`);
   L.push(`| tcpdump | ${m.tcpdump} |`);
-  L.push(`| zbpf | ${zinfo ? `${data.zbpfDist || 'dist/index.js'}, mode ${zinfo.mode}, blocks of ${fmtInt(zinfo.bufferSize)} B (capture.bufferSize)` : 'not run'} |`);
+  L.push(`| zbpf | ${zinfo ? `${data.zbpfDist || 'dist/index.js'}, mode ${zinfo.mode}${regionsOf(zinfo)}` : 'not run'} |`);
   L.push(`| npm pcap | ${pinfo ? pinfo.mode : 'not run'} |`);
   L.push('');
   L.push(

@@ -30,7 +30,7 @@ async function main() {
   const stop = () => capture.close();
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  process.stdout.write(`READY ${JSON.stringify({ mode: capture.mode, bufferSize: capture.bufferSize, snaplen: capture.snaplen })}\n`);
+  process.stdout.write(`READY ${JSON.stringify({ mode: capture.mode, regions: capture.regions, snaplen: capture.snaplen })}\n`);
   for await (const batch of capture) packets += batch.forEachPacket(onPacket);
   const stats = capture.stats();
   process.stdout.write(

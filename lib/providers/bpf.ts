@@ -4,7 +4,7 @@ import { native, type NativeBpfHandle } from '../native';
 import { BpfRecordCursor } from '../protocol/bpf-records';
 import type { PacketCursor } from '../protocol/cursor';
 import { ZerocopyBuffers } from '../protocol/zbuf-buffers';
-import type { Direction, KernelCounters, Provider, ProviderOptions, ReadinessCallback } from './provider';
+import type { Direction, KernelCounters, KernelRegions, Provider, ProviderOptions, ReadinessCallback } from './provider';
 
 const DIRECTION: Record<Direction, number> = { in: 0, inout: 1, out: 2 }; // BPF_D_*
 const U32 = 0x1_0000_0000;
@@ -32,6 +32,7 @@ export class BpfProvider implements Provider {
   readonly mode: 'zerocopy' | 'buffered';
   readonly linkType: number;
   readonly bufferSize: number;
+  readonly regions: KernelRegions;
   // Zero-copy BPF rotates only when asked (freebsd-zbuf.md §8.7): the capture's timer does it.
   readonly retiresOnItsOwn = false;
   private readonly handle: NativeBpfHandle;
@@ -60,6 +61,8 @@ export class BpfProvider implements Provider {
     this.mode = this.handle.mode;
     this.linkType = this.handle.linkType;
     this.bufferSize = this.handle.bufferLength;
+    // Buffered BPF also fills two kernel buffers (store and hold); read(2) copies one out.
+    this.regions = { count: 2, size: this.bufferSize };
     if (this.mode === 'zerocopy') this.zbuf = new ZerocopyBuffers(this.handle, makeCursor);
   }
 

@@ -16,6 +16,14 @@ export interface ProviderOptions {
   filter: Uint8Array;
 }
 
+/** The regions of kernel buffer memory that the kernel fills and hands over, one batch each. */
+export interface KernelRegions {
+  /** How many: the two BPF buffers, or the blocks of the TPACKET_V3 ring. */
+  readonly count: number;
+  /** Bytes in each. */
+  readonly size: number;
+}
+
 export interface KernelCounters {
   /** Packets the kernel saw on the interface for this capture (BPF: before the filter). */
   received: number;
@@ -31,8 +39,9 @@ export interface Provider {
   /** What is in effect: 'zerocopy' | 'buffered' (BPF) or 'tpacket-v3' (Linux). */
   readonly mode: string;
   readonly linkType: number;
-  /** Bytes of kernel buffer memory per region (each BPF buffer, each ring block). */
+  /** The bufferSize option as it took effect: each BPF buffer's bytes, or the whole ring's. */
   readonly bufferSize: number;
+  readonly regions: KernelRegions;
   /** True if the kernel hands partly filled regions over by itself and wakes us (TPACKET_V3). */
   readonly retiresOnItsOwn: boolean;
   /** The next region the kernel handed over, as a batch; null if there is none now. */

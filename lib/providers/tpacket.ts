@@ -5,7 +5,7 @@ import { forStrippedVlanTags } from '../filter/stripped-vlan';
 import { native, type NativeTpacketHandle, type NativeTpacketHandleConstructor } from '../native';
 import type { PacketCursor } from '../protocol/cursor';
 import { TP_STATUS_KERNEL, TP_STATUS_USER, TPACKET3, Tpacket3RecordCursor } from '../protocol/tpacket3-records';
-import type { KernelCounters, Provider, ProviderOptions, ReadinessCallback } from './provider';
+import type { KernelCounters, KernelRegions, Provider, ProviderOptions, ReadinessCallback } from './provider';
 
 // tpacket_hdr_v1 as 32-bit words, from the header view's start (block offset 8).
 const STATUS = 0;
@@ -57,6 +57,7 @@ export class TpacketProvider implements Provider {
   readonly retiresOnItsOwn = true;
   readonly linkType: number;
   readonly bufferSize: number;
+  readonly regions: KernelRegions;
   private readonly handle: NativeTpacketHandle;
   private readonly headers: Int32Array[];
   private readonly makeCursor: (bytes: Uint8Array) => PacketCursor;
@@ -88,16 +89,12 @@ export class TpacketProvider implements Provider {
         ),
     );
     this.linkType = this.handle.linkType;
-    this.bufferSize = this.handle.blockSize;
     this.headers = this.handle.headers().map((header) => new Int32Array(header));
+    this.regions = { count: this.handle.blockCount, size: this.handle.blockSize };
+    this.bufferSize = this.regions.count * this.regions.size;
     const { snaplen } = options;
     const restoresVlanTags = this.linkType === DLT_EN10MB;
     this.makeCursor = (bytes) => new Tpacket3RecordCursor(bytes, snaplen, restoresVlanTags);
-  }
-
-  /** Blocks in the ring (bufferSize bytes each). */
-  get blockCount(): number {
-    return this.headers.length;
   }
 
   /** Times the ring froze because the consumer held every block (the kernel dropped meanwhile). */
@@ -150,7 +147,7 @@ export class TpacketProvider implements Provider {
     // landing in it, so wait them out first. (One that had passed it but not yet claimed its
     // place when we looked is counted by the kernel but not delivered: a window of
     // microseconds, not worth an RCU grace period on every close.)
-    if (this.lent.length < this.blockCount && this.isBlockBeingFilled(this.next)) {
+    if (this.lent.length < this.regions.count && this.isBlockBeingFilled(this.next)) {
       call(() => this.handle.quiesce());
       pending.push(this.lendNext());
     }
@@ -172,7 +169,7 @@ export class TpacketProvider implements Provider {
    * Atomics load is the acquire that pairs with the kernel's smp_wmb() before TP_STATUS_USER.
    */
   private nextIsOurs(): boolean {
-    if (this.lent.length === this.blockCount) return false;
+    if (this.lent.length === this.regions.count) return false;
     return (Atomics.load(this.headers[this.next], STATUS) & TP_STATUS_USER) !== 0;
   }
 
@@ -191,7 +188,7 @@ export class TpacketProvider implements Provider {
   private lendNext(): Batch {
     const index = this.next;
     this.lastSeq = this.headers[index][SEQ_LOW];
-    this.next = (index + 1) % this.blockCount;
+    this.next = (index + 1) % this.regions.count;
     const bytes = new Uint8Array(call(() => this.handle.lend(index)));
     this.lent.push(index);
     return new Batch(bytes, this.makeCursor);
