@@ -12,6 +12,8 @@ export interface CaptureStats {
   received: number;
   /** Packets the kernel had to drop: no buffer was free. */
   dropped: number;
+  /** TPACKET_V3 only: times the ring froze because every block was still with the consumer. */
+  freezes?: number;
   /** Batches handed to the consumer. */
   batches: number;
   /** The mechanism in effect: 'zerocopy', 'buffered' or 'tpacket-v3'. */
@@ -79,8 +81,7 @@ export class Capture implements AsyncIterable<Batch> {
   }
 
   stats(): CaptureStats {
-    const { received, dropped } = this.provider.counters();
-    return { received, dropped, batches: this.batches, mode: this.mode };
+    return { ...this.provider.counters(), batches: this.batches, mode: this.mode };
   }
 
   /**

@@ -100,7 +100,7 @@ describe.skipIf(!runnable)(`Linux TPACKET_V3 provider${runnable ? '' : ` (skippe
     const got = await collect(capture, (c) => c.seqs.at(-1) === count - 1);
     expect((await sending).sent).toBe(count);
     expect(got.seqs).toEqual(range(0, count));
-    expect(capture.stats()).toMatchObject({ received: count, dropped: 0 });
+    expect(capture.stats()).toMatchObject({ received: count, dropped: 0, freezes: 0 });
   });
 
   it('counts what a stalled consumer misses: every frame delivered in order or dropped', async () => {
@@ -126,6 +126,7 @@ describe.skipIf(!runnable)(`Linux TPACKET_V3 provider${runnable ? '' : ` (skippe
     const stats = capture.stats();
     expect(isStrictlyIncreasing(got.seqs)).toBe(true);
     expect(stats.dropped).toBeGreaterThan(0);
+    expect(stats.freezes).toBeGreaterThanOrEqual(1); // TPACKET_V3 drops only while the ring is frozen
     expect(got.seqs.length + stats.dropped).toBe(count);
     expect(missingBelow(got.seqs, count)).toBe(stats.dropped);
     expect(stats.received).toBe(count);
@@ -153,8 +154,9 @@ describe.skipIf(!runnable)(`Linux TPACKET_V3 provider${runnable ? '' : ` (skippe
       }
       expect(blocks).toBe(8);
       expect(seqs).toEqual(range(0, seqs.length));
-      expect(provider.counters()).toEqual({ received: 2000, dropped: 2000 - seqs.length });
-      expect(provider.freezes).toBeGreaterThanOrEqual(1);
+      const { freezes, ...counts } = provider.counters();
+      expect(counts).toEqual({ received: 2000, dropped: 2000 - seqs.length });
+      expect(freezes).toBeGreaterThanOrEqual(1);
       // Every block went back: what the next block still holds was delivered already.
       expect(provider.shutdown()).toEqual([]);
     } finally {

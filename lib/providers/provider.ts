@@ -29,6 +29,8 @@ export interface KernelCounters {
   received: number;
   /** Packets the kernel accepted but had no room for. */
   dropped: number;
+  /** TPACKET_V3 only (BPF keeps no such count): times the ring froze because every block was ours. */
+  freezes?: number;
 }
 
 /**

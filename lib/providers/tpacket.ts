@@ -47,7 +47,8 @@ export function checkTpacketOptions(options: Pick<ProviderOptions, 'mode'>): voi
  *   order, every block the kernel handed over and the block it was filling, so nothing
  *   captured before close() is lost. The ring stays mapped until release().
  * - counters(): `received` counts packets the filter accepted (drops included), `dropped`
- *   those that found every block ours (PACKET_STATISTICS, accumulated natively).
+ *   those that found every block ours, `freezes` the times that began (PACKET_STATISTICS,
+ *   accumulated natively).
  * - VLAN tags: Linux keeps a received Ethernet frame's tag beside its data. Filters are
  *   rewritten to read it there (forStrippedVlanTags) and the record cursor writes it back
  *   into the frame, so packets and filters see the frame as it was on the wire.
@@ -97,12 +98,6 @@ export class TpacketProvider implements Provider {
     this.makeCursor = (bytes) => new Tpacket3RecordCursor(bytes, snaplen, restoresVlanTags);
   }
 
-  /** Times the ring froze because the consumer held every block (the kernel dropped meanwhile). */
-  get freezes(): number {
-    this.counters();
-    return this.totals[2];
-  }
-
   take(): Batch | null {
     if (this.stopped || !this.nextIsOurs()) return null;
     return this.lendNext();
@@ -126,7 +121,7 @@ export class TpacketProvider implements Provider {
 
   counters(): KernelCounters {
     if (!this.released) this.totals = call(() => this.handle.stats());
-    return { received: this.totals[0], dropped: this.totals[1] };
+    return { received: this.totals[0], dropped: this.totals[1], freezes: this.totals[2] };
   }
 
   attached(): boolean {
