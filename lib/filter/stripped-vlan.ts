@@ -53,13 +53,14 @@ const loadSize = (code: number): number => [4, 2, 1, 0][(code & SIZE_MASK) >>> 3
 
 /**
  * The program to attach on a Linux packet socket for a program written for frames as they were
- * on the wire. Returns `program` itself when it reads no packet byte (nothing to see
- * differently), or when a read cannot be moved (see taggedCopy): then tagged packets are judged
- * without their tag, as libpcap's filters judge them.
+ * on the wire. Returns a copy of `program` when it reads no packet byte (nothing to see
+ * differently), and null when a read cannot be moved (see taggedCopy): attached as it is, such
+ * a program judges tagged packets without their tag, as libpcap's filters judge them.
  */
-export function forStrippedVlanTags(program: readonly BpfInstruction[]): BpfInstruction[] {
-  const tagged = readsPacket(program) ? taggedCopy(program) : null;
-  if (tagged === null) return [...program];
+export function forStrippedVlanTags(program: readonly BpfInstruction[]): BpfInstruction[] | null {
+  if (!readsPacket(program)) return [...program];
+  const tagged = taggedCopy(program);
+  if (tagged === null) return null;
   return [
     insn(LD_B_ABS, SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT),
     insn(JEQ_K, 0, 1, 0),

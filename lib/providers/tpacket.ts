@@ -16,8 +16,14 @@ const SEQ_LOW = (TPACKET3.seqNum - TPACKET3.blockHeaderOffset) >>> 2;
 const IMMEDIATE_TIMEOUT_MS = 1;
 const DLT_EN10MB = 1;
 
-/** The user's program as the socket must run it: Linux keeps VLAN tags beside the data. */
-const kernelFilter = (program: Uint8Array): Uint8Array => packProgram(forStrippedVlanTags(unpackProgram(program)));
+/**
+ * The user's program as the socket must run it: Linux keeps VLAN tags beside the data. Where
+ * the program cannot be rewritten to read them there, it runs as it is and `seesTags` is false.
+ */
+function kernelFilter(program: Uint8Array): { program: Uint8Array; seesTags: boolean } {
+  const rewritten = forStrippedVlanTags(unpackProgram(program));
+  return rewritten ? { program: packProgram(rewritten), seesTags: true } : { program, seesTags: false };
+}
 
 function tpacketHandleConstructor(): NativeTpacketHandleConstructor {
   const { TpacketHandle } = native();
@@ -74,6 +80,7 @@ export class TpacketProvider implements Provider {
   constructor(options: ProviderOptions, onReadable: ReadinessCallback) {
     checkTpacketOptions(options);
     const TpacketHandle = tpacketHandleConstructor();
+    const filter = kernelFilter(options.filter);
     this.handle = call(
       () =>
         new TpacketHandle(
@@ -84,12 +91,13 @@ export class TpacketProvider implements Provider {
             timeoutMs: options.immediate ? IMMEDIATE_TIMEOUT_MS : options.timeoutMs,
             direction: options.direction,
             promiscuous: options.promiscuous,
-            filter: kernelFilter(options.filter),
+            filter: filter.program,
           },
           (error) => onReadable(error && (fromNative(error) as Error)),
         ),
     );
     this.linkType = this.handle.linkType;
+    if (!filter.seesTags) this.warnTagsUnseen();
     this.headers = this.handle.headers().map((header) => new Int32Array(header));
     this.regions = { count: this.handle.blockCount, size: this.handle.blockSize };
     this.bufferSize = this.regions.count * this.regions.size;
@@ -129,7 +137,9 @@ export class TpacketProvider implements Provider {
   }
 
   setFilter(program: Uint8Array): void {
-    call(() => this.handle.setFilter(kernelFilter(program)));
+    const filter = kernelFilter(program);
+    call(() => this.handle.setFilter(filter.program));
+    if (!filter.seesTags) this.warnTagsUnseen();
   }
 
   shutdown(): Batch[] {
@@ -156,6 +166,17 @@ export class TpacketProvider implements Provider {
     this.released = true;
     this.lent.length = 0;
     call(() => this.handle.close());
+  }
+
+  /** Only Ethernet frames carry the tags; on other links the program's reads mean something else. */
+  private warnTagsUnseen(): void {
+    if (this.linkType !== DLT_EN10MB) return;
+    process.emitWarning('this filter cannot be rewritten to read the VLAN tags Linux takes off received frames: it judges tagged frames without their tag', {
+      type: 'ZbpfWarning',
+      code: 'ZBPF_VLAN_TAGS_UNSEEN',
+      detail:
+        'The program has an indexed read with an offset below 4, a fixed read across byte 12 or 16, a read that needs a scratch word while it uses all 16, or a jump the rewrite would stretch past 255 instructions. Remove that, or accept that `vlan` tests and offsets past the tag are judged on the untagged frame (README, "Linux: VLAN tags").',
+    });
   }
 
   /**
