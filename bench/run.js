@@ -107,7 +107,7 @@ function parseArgs(argv) {
   --buffer-mib N        kernel buffer for every capturer: zbpf bufferSize, tcpdump -B, pcap buffer_size (default 4)
   --ring-sweep 1500:6,8,16  the overload run of that frame size again with each of these buffers (MiB)
   --snaplen N           snap length for every capturer (default 262144)
-  --capturers a,b       subset of zbpf,tcpdump,pcap; add floor for a reference row (bench/tools/ring-floor.c)
+  --capturers a,b       subset of zbpf,tcpdump,pcap; add floor or ebpf-floor for reference rows (bench/tools/)
   --phases a,b          subset of blast,paced,overload,ringsweep
   --max-foreign PCT     repeat a run when other processes used more than PCT% of a CPU (default 5)
   --max-slowdown X      before a run, wait while a fixed memory walk takes more than X times its best (default 1.15)

@@ -66,33 +66,40 @@ const tcpdump = {
   },
 };
 
-// Not one of the compared capturers: bench/tools/ring-floor.c sets up the ring as zbpf does and
-// gives every block back unread, so its total is the least any TPACKET_V3 capturer can cost.
-const floor = {
-  name: 'floor',
-  async start(bed, cfg) {
-    // Eight blocks: zbpf's ring geometry for the benchmark's buffer sizes (2 to 8 MiB).
-    const args = [bed.captureIf, String(cfg.bufferSize), String(cfg.bufferSize / 8), String(cfg.snaplen)];
-    const proc = startIn(bed.captureNs, cfg.captureCpu, path.join(benchDir, '.peers', 'bin', 'ring-floor'), args);
-    await waitFor(proc, (out) => out.includes('READY'), 20_000, 'ring-floor');
-    return {
-      pid: proc.pid,
-      info: { mode: `ring-floor, ${args.slice(1).join(' ')}` },
-      async stop() {
-        const { code, signal } = await stop(proc);
-        const result = lastJsonLine(proc.stdout);
-        if (!result) throw new Error(`ring-floor ended (${code ?? signal}) without a result:\n${proc.stderr.trim()}`);
-        return result;
-      },
-    };
-  },
-};
+// Not compared capturers but reference rows: C tools in bench/tools/ that count what the kernel
+// hands over and touch no packet, so a row's total is the least any capturer on that kernel path
+// can cost.
+// - floor (ring-floor.c): zbpf's TPACKET_V3 ring, eight blocks, each given back unread;
+// - ebpf-floor (ebpf-floor.c): instead of AF_PACKET, an eBPF program at the interface's TCX
+//   ingress hook that copies each packet (up to 1536 bytes: the benchmark's frames fit) into a
+//   BPF ring buffer.
+function referenceRow(name, tool, argsFor) {
+  return {
+    name,
+    async start(bed, cfg) {
+      const args = [bed.captureIf, ...argsFor(cfg).map(String)];
+      const proc = startIn(bed.captureNs, cfg.captureCpu, path.join(benchDir, '.peers', 'bin', tool), args);
+      await waitFor(proc, (out) => out.includes('READY'), 20_000, tool);
+      return {
+        pid: proc.pid,
+        info: { mode: `${tool}, ${args.slice(1).join(' ')}` },
+        async stop() {
+          const { code, signal } = await stop(proc);
+          const result = lastJsonLine(proc.stdout);
+          if (!result) throw new Error(`${tool} ended (${code ?? signal}) without a result:\n${proc.stderr.trim()}`);
+          return result;
+        },
+      };
+    },
+  };
+}
 
 const CAPTURERS = {
   zbpf: nodeRunner('zbpf', 'zbpf.js'),
   tcpdump,
   pcap: nodeRunner('pcap', 'pcap.js'),
-  floor,
+  floor: referenceRow('floor', 'ring-floor', (cfg) => [cfg.bufferSize, cfg.bufferSize / 8, cfg.snaplen]),
+  'ebpf-floor': referenceRow('ebpf-floor', 'ebpf-floor', (cfg) => [cfg.bufferSize, Math.min(cfg.snaplen, 1536)]),
 };
 
 module.exports = { CAPTURERS };
