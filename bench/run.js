@@ -165,7 +165,7 @@ async function settle(pid, settleMs) {
 
 /** One measured run: optional capturer, one or two senders, CPU accounting around them. */
 async function runOne(bed, cfg, spec) {
-  const capturer = spec.capturer === 'none' ? null : await CAPTURERS[spec.capturer].start(bed, cfg);
+  const capturer = spec.capturer === 'none' ? null : await CAPTURERS[spec.capturer].start(bed, cfg, spec);
   try {
     await sleep(100); // let the capturer reach its wait
     // Warm-up outside the measured window: JIT compilation (node), first touches of the ring

@@ -71,13 +71,14 @@ const tcpdump = {
 // can cost.
 // - floor (ring-floor.c): zbpf's TPACKET_V3 ring, eight blocks, each given back unread;
 // - ebpf-floor (ebpf-floor.c): instead of AF_PACKET, an eBPF program at the interface's TCX
-//   ingress hook that copies each packet (up to 1536 bytes: the benchmark's frames fit) into a
-//   BPF ring buffer.
+//   ingress hook that copies each packet into a BPF ring buffer. Its records have a fixed size,
+//   so it is given the case's frame size: records then take the room that a capturer with
+//   records sized to the packet would use.
 function referenceRow(name, tool, argsFor) {
   return {
     name,
-    async start(bed, cfg) {
-      const args = [bed.captureIf, ...argsFor(cfg).map(String)];
+    async start(bed, cfg, spec) {
+      const args = [bed.captureIf, ...argsFor(cfg, spec).map(String)];
       const proc = startIn(bed.captureNs, cfg.captureCpu, path.join(benchDir, '.peers', 'bin', tool), args);
       await waitFor(proc, (out) => out.includes('READY'), 20_000, tool);
       return {
@@ -99,7 +100,7 @@ const CAPTURERS = {
   tcpdump,
   pcap: nodeRunner('pcap', 'pcap.js'),
   floor: referenceRow('floor', 'ring-floor', (cfg) => [cfg.bufferSize, cfg.bufferSize / 8, cfg.snaplen]),
-  'ebpf-floor': referenceRow('ebpf-floor', 'ebpf-floor', (cfg) => [cfg.bufferSize, Math.min(cfg.snaplen, 1536)]),
+  'ebpf-floor': referenceRow('ebpf-floor', 'ebpf-floor', (cfg, spec) => [cfg.bufferSize, Math.min(cfg.snaplen, spec.size)]),
 };
 
 module.exports = { CAPTURERS };

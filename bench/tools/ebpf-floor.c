@@ -84,13 +84,14 @@ static int map_create(unsigned type, unsigned key, unsigned value, unsigned entr
 #define LD_MAP(d, fd) INSN(BPF_LD | BPF_DW | BPF_IMM, d, BPF_PSEUDO_MAP_FD, 0, fd), INSN(0, 0, 0, 0, 0)
 
 static int load_program(int ring, int drops, int caplen, int wake_bytes) {
+  const int record = (BPF_RINGBUF_HDR_SZ + 16 + caplen + 7) & ~7; /* what one record adds to the ring */
   struct bpf_insn prog[] = {
       MOV_REG(6, 1),
       LD_MAP(1, ring),
       MOV_IMM(2, 16 + caplen),
       MOV_IMM(3, 0),
       CALL(BPF_FUNC_ringbuf_reserve),
-      JMP_IMM(BPF_JEQ, 0, 0, 25), /* -> full */
+      JMP_IMM(BPF_JEQ, 0, 0, 26), /* -> full */
       MOV_REG(7, 0),
       CALL(BPF_FUNC_ktime_get_tai_ns),
       STX(BPF_DW, 7, 0, 0),
@@ -105,12 +106,14 @@ static int load_program(int ring, int drops, int caplen, int wake_bytes) {
       MOV_REG(3, 7),
       ADD_IMM(3, 16),
       CALL(BPF_FUNC_skb_load_bytes),
-      /* submit, waking the reader only once the ring holds wake_bytes: */
+      /* submit, waking the reader with the record that makes the unread data reach wake_bytes
+       * (waking it with every record from there on costs an interrupt each until it has read): */
       LD_MAP(1, ring),
       MOV_IMM(2, BPF_RB_AVAIL_DATA),
       CALL(BPF_FUNC_ringbuf_query),
       MOV_IMM(2, BPF_RB_NO_WAKEUP),
-      JMP_IMM(BPF_JLT, 0, wake_bytes, 1),
+      JMP_IMM(BPF_JLT, 0, wake_bytes, 2),
+      JMP_IMM(BPF_JGE, 0, wake_bytes + record, 1),
       MOV_IMM(2, BPF_RB_FORCE_WAKEUP),
       MOV_REG(1, 7),
       CALL(BPF_FUNC_ringbuf_submit),
