@@ -30,31 +30,13 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "reader.h"
+
 /* Linux 6.6+; Debian 12's headers are older. */
 #define ATTACH_TCX_INGRESS 46
 #define TCX_NEXT (-1)
 
-static volatile sig_atomic_t stopping = 0;
-static void on_signal(int sig) {
-  (void)sig;
-  stopping = 1;
-}
-
-static void die(const char *what) {
-  perror(what);
-  exit(1);
-}
-
-static unsigned long number(const char *text, const char *what) {
-  char *end;
-  errno = 0;
-  unsigned long value = strtoul(text, &end, 10);
-  if (errno != 0 || *end != '\0' || value == 0) {
-    fprintf(stderr, "ebpf-floor: %s must be a positive number, got '%s'\n", what, text);
-    exit(2);
-  }
-  return value;
-}
+static unsigned long number(const char *text, const char *what) { return positive_number("ebpf-floor", text, what); }
 
 static long bpf(int cmd, union bpf_attr *attr) { return syscall(SYS_bpf, cmd, attr, sizeof(*attr)); }
 
@@ -178,11 +160,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "ebpf-floor: CAPLEN must be at most 65535, got %d\n", caplen);
     return 2;
   }
-  struct sigaction sa;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = on_signal;
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
+  stop_on_signals();
 
   int ring = map_create(BPF_MAP_TYPE_RINGBUF, 0, 0, (unsigned)size);
   int drops = map_create(BPF_MAP_TYPE_ARRAY, 4, 8, 1);

@@ -29,28 +29,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t stopping = 0;
+#include "reader.h"
 
-static void on_signal(int sig) {
-  (void)sig;
-  stopping = 1;
-}
-
-static void die(const char *what) {
-  perror(what);
-  exit(1);
-}
-
-static unsigned long number(const char *text, const char *what) {
-  char *end;
-  errno = 0;
-  unsigned long value = strtoul(text, &end, 10);
-  if (errno != 0 || *end != '\0' || value == 0) {
-    fprintf(stderr, "ring-floor: %s must be a positive number, got '%s'\n", what, text);
-    exit(2);
-  }
-  return value;
-}
+static unsigned long number(const char *text, const char *what) { return positive_number("ring-floor", text, what); }
 
 static int open_ring(const char *ifname, unsigned ring, unsigned block, unsigned snaplen, uint8_t **map) {
   int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
@@ -90,11 +71,7 @@ int main(int argc, char **argv) {
   unsigned ring = (unsigned)number(argv[2], "RINGSIZE");
   unsigned block = (unsigned)number(argv[3], "BLOCKSIZE");
   unsigned snaplen = (unsigned)number(argv[4], "SNAPLEN");
-  struct sigaction sa;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = on_signal;
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
+  stop_on_signals();
 
   uint8_t *map;
   int fd = open_ring(argv[1], ring, block, snaplen, &map);
