@@ -181,7 +181,9 @@ int main(int argc, char **argv) {
   struct epoll_event readable = {.events = EPOLLIN};
   if (epoll_ctl(epoll, EPOLL_CTL_ADD, ring, &readable) != 0) die("epoll_ctl");
   for (;;) {
+    /* Detach before the last drain, so every record the program wrote is counted. */
     int last = stopping;
+    if (last) close(link);
     uint64_t cons = *consumer;
     uint64_t prod = __atomic_load_n((uint64_t *)producer, __ATOMIC_ACQUIRE);
     while (cons < prod) {
@@ -195,7 +197,6 @@ int main(int argc, char **argv) {
     if (last) break;
     if (epoll_wait(epoll, &readable, 1, 10) < 0 && errno != EINTR) die("epoll_wait");
   }
-  close(link);
   uint32_t key = 0;
   uint64_t dropped = 0;
   union bpf_attr a;
