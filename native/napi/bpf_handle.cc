@@ -203,7 +203,9 @@ void BpfHandle::SetFilter(const Napi::CallbackInfo& info) {
 // (§8.11), which the constructor has already done.
 void BpfHandle::Watch(const Napi::CallbackInfo& info) {
   if (!CheckDescriptor(info.Env())) return;
-  ThrowIfFailed(info.Env(), readiness_.Watch(info[0].ToBoolean().Value()));
+  // A plain read, not ToBoolean(): coercion needs an env that may still run JS, and in a worker
+  // being terminated it fails and node-addon-api's error path aborts the process.
+  ThrowIfFailed(info.Env(), readiness_.Watch(info[0].As<Napi::Boolean>().Value()));
 }
 
 void BpfHandle::Shutdown(const Napi::CallbackInfo& info) { ThrowIfFailed(info.Env(), CloseDescriptor()); }

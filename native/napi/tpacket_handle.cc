@@ -220,7 +220,9 @@ void TpacketHandle::SetFilter(const Napi::CallbackInfo& info) {
 
 void TpacketHandle::Watch(const Napi::CallbackInfo& info) {
   if (!CheckCapturing(info.Env())) return;
-  ThrowIfFailed(info.Env(), readiness_.Watch(info[0].ToBoolean().Value()));
+  // A plain read, not ToBoolean(): coercion needs an env that may still run JS, and in a worker
+  // being terminated it fails and node-addon-api's error path aborts the process.
+  ThrowIfFailed(info.Env(), readiness_.Watch(info[0].As<Napi::Boolean>().Value()));
 }
 
 // Stops capturing; the socket and the ring stay until close(), so blocks already handed over,
