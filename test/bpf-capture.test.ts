@@ -156,6 +156,26 @@ describe.skipIf(!runnable)(`FreeBSD BPF path (${onModel ? '/dev/bpf model on Lin
     expect(none.seqs).toEqual([]);
   });
 
+  describe('under net.bpf.optimize_writers=1 (a descriptor without a read filter at attach writes only)', () => {
+    // ldh [12]; jeq #0x88b5 jt 0 jf 1; ret #-1; ret #0: our test frames' EtherType.
+    const testFrames = [
+      { code: 0x28, jt: 0, jf: 0, k: 12 },
+      { code: 0x15, jt: 0, jf: 1, k: 0x88b5 },
+      { code: 0x06, jt: 0, jf: 0, k: 0xffffffff },
+      { code: 0x06, jt: 0, jf: 0, k: 0 },
+    ];
+    for (const mode of ['zerocopy', 'buffered'] as const) {
+      for (const [name, filter] of [['no filter', undefined], ['an instruction filter', testFrames]] as const) {
+        it(`${mode}, ${name}: receives packets`, async () => {
+          const capture = withSysctl('net.bpf.optimize_writers=1', () => bpf({ mode, ...(filter ? { filter } : {}) }));
+          await sendFrames(pair, { count: 10 });
+          const got = await collect(capture, (c) => c.seqs.length >= 10, { deadlineMs: 3000 });
+          expect(got.seqs).toEqual(Array.from({ length: 10 }, (_, i) => i));
+        });
+      }
+    }
+  });
+
   it('gives nanosecond timestamps within the test window', async () => {
     const capture = bpf();
     const before = BigInt(Date.now() - 1000) * 1_000_000n;

@@ -15,6 +15,7 @@ namespace fb = freebsd;
 namespace {
 
 constexpr std::size_t kDefaultBufferSize = 2 * 1024 * 1024;
+constexpr std::uint16_t kRetK = 0x06;  // BPF_RET | BPF_K
 
 std::string OpenHint(int err, const std::string& path) {
   switch (err) {
@@ -46,6 +47,11 @@ Status BpfDevice::Open(const BpfOptions& options, std::unique_ptr<BpfDevice>* ou
   status = device->ApplyOptions(options);
   if (!status.ok()) return status;
   status = device->Attach(options.interface, options.promiscuous);
+  if (!status.ok()) return status;
+  // After BIOCSETIF: under net.bpf.optimize_writers=1, bpf_attachd() puts the descriptor on
+  // the writer-only list, and only a read filter set after attach moves it to the readers
+  // (bpf.c: bpf_setf() -> bpf_check_upgrade() -> bpf_upgraded()).
+  status = device->SetFilter(options.filter);
   if (!status.ok()) return status;
   *out = std::move(device);
   return Status::Ok();
@@ -128,14 +134,17 @@ Status BpfDevice::ApplyOptions(const BpfOptions& options) {
     status = ZBPF_IOCTL(fd_, BIOCIMMEDIATE, &on);
     if (!status.ok()) return status;
   }
-  return SetFilter(options.filter);
+  // Nothing is captured between BIOCSETIF and the real filter: until then, reject everything.
+  return SetFilter({fb::Insn{kRetK, 0, 0, 0}});
 }
 
 Status BpfDevice::SetFilter(const std::vector<fb::Insn>& program) {
-  // BIOCSETFNR: no flush of what is already captured (§3), and any non-empty program lifts a
-  // writer-only descriptor under net.bpf.optimize_writers=1 (§8.15).
-  fb::Program prog{static_cast<std::uint32_t>(program.size()),
-                   program.empty() ? nullptr : const_cast<fb::Insn*>(program.data())};
+  // BIOCSETFNR: no flush of what is already captured (bpf.c: bpf_setf() calls reset_d() only
+  // for BIOCSETF). An empty program is sent as `ret #-1` (the same whole-packet capture as no
+  // filter) because bpf_check_upgrade() lifts a writer-only descriptor only for a non-NULL one.
+  static const fb::Insn kAcceptAll{kRetK, 0, 0, 0xffffffffu};
+  fb::Program prog{program.empty() ? 1u : static_cast<std::uint32_t>(program.size()),
+                   const_cast<fb::Insn*>(program.empty() ? &kAcceptAll : program.data())};
   return ZBPF_IOCTL(fd_, BIOCSETFNR, &prog,
                     "the kernel rejected the filter program: at most net.bpf.maxinsns (512) "
                     "instructions, jumps inside the program, ending in a return");
