@@ -1,5 +1,5 @@
 import type { Batch } from './batch';
-import { closedError, ZbpfError } from './errors';
+import { closedError, interfaceGone, ZbpfError } from './errors';
 import { native } from './native';
 import { normalizeOptions, packFilter, type CaptureOptions, type NormalizedOptions } from './options';
 import type { FilterSource } from './filter/compile';
@@ -20,9 +20,12 @@ export interface CaptureStats {
   mode: string;
 }
 
-/** How long an idle capture goes between checks that its interface is still there (BPF reports a
- * departed interface only through BIOCGETIF, freebsd-zbuf.md §8.10). */
-const ATTACH_CHECK_EVERY_MS = 1000;
+/**
+ * How long an idle capture goes between checks that its interface is still there: a departure
+ * with nothing waiting wakes no kqueue reader (bpf.c: bpfdetach() calls bpf_wakeup(), whose
+ * KNOTE reports only bpf_ready()), so BIOCGETIF is how zero-copy BPF learns of it.
+ */
+const ATTACH_CHECK_EVERY_MS = 250;
 
 interface Waiter {
   resolve(result: IteratorResult<Batch>): void;
@@ -50,6 +53,8 @@ export class Capture implements AsyncIterable<Batch> {
   private current: Batch | null = null;
   private drained: Batch[] = [];
   private waiter: Waiter | null = null;
+  /** A next() whose promise has not settled yet (it may hold a batch it is about to resolve). */
+  private nextPending = false;
   private timer: NodeJS.Timeout | null = null;
   private failure: unknown = null;
   private batches = 0;
@@ -99,7 +104,7 @@ export class Capture implements AsyncIterable<Batch> {
       this.provider.setFilter(packFilter(expression, this.snaplen, this.linkType));
     } catch (error) {
       this.provider.shutdown();
-      this.provider.release();
+      this.releaseQuietly();
       throw error;
     }
   }
@@ -117,7 +122,7 @@ export class Capture implements AsyncIterable<Batch> {
         this.close();
         this.drained = [];
         this.giveBackCurrent();
-        this.provider.release();
+        this.releaseQuietly();
         return { done: true, value: undefined };
       },
     };
@@ -129,18 +134,48 @@ export class Capture implements AsyncIterable<Batch> {
    */
   close(): void {
     if (this.closed) return;
-    this.stopWaiting();
-    this.drained = this.provider.shutdown();
+    try {
+      this.stopWaiting();
+    } catch (error) {
+      this.failure ??= error;
+    }
+    const { batches, error } = this.provider.shutdown();
+    this.drained = batches;
+    // After a failure (a departed interface) the teardown's own errors are its echoes.
+    if (error) this.failure ??= error;
     this.state = 'closed';
     if (this.abort) this.abort.signal.removeEventListener('abort', this.abort.listener);
     if (this.waiter) this.settle();
-    if (!this.current && this.drained.length === 0) this.provider.release();
+    if (!this.current && this.drained.length === 0) this.releaseQuietly();
+  }
+
+  /** Frees the provider's memory; a failure there is the loop's error, never close()'s. */
+  private releaseQuietly(): void {
+    try {
+      this.provider.release();
+    } catch (error) {
+      this.failure ??= error;
+    }
   }
 
   private next(): Promise<IteratorResult<Batch>> {
-    if (this.waiter) return Promise.reject(new ZbpfError('next() called while another next() is pending', { code: 'ERR_ZBPF_CONCURRENT_NEXT', hint: 'consume the capture from one loop' }));
+    if (this.nextPending) {
+      return Promise.reject(
+        new ZbpfError('next() called while another next() is pending', {
+          code: 'ERR_ZBPF_CONCURRENT_NEXT',
+          hint: 'await each next() before the next one: consume the capture from one loop',
+        }),
+      );
+    }
+    this.nextPending = true;
+    const settled = <T>(fn: (value: T) => void) => (value: T) => {
+      this.nextPending = false;
+      fn(value);
+    };
     this.giveBackCurrent();
-    return new Promise((resolve, reject) => {
+    return new Promise<IteratorResult<Batch>>((resolveNext, rejectNext) => {
+      const resolve = settled(resolveNext);
+      const reject = settled(rejectNext);
       if (this.closed) {
         this.waiter = { resolve, reject };
         this.settle();
@@ -163,8 +198,12 @@ export class Capture implements AsyncIterable<Batch> {
   private giveBackCurrent(): void {
     if (!this.current) return;
     this.current = null;
-    this.provider.giveBack();
-    if (this.closed && this.drained.length === 0) this.provider.release();
+    try {
+      this.provider.giveBack();
+    } catch (error) {
+      this.fail(error);
+    }
+    if (this.closed && this.drained.length === 0) this.releaseQuietly();
   }
 
   private takeOrFail(): Batch | null {
@@ -229,8 +268,21 @@ export class Capture implements AsyncIterable<Batch> {
     if (!this.closed) this.provider.watch(false);
   }
 
+  /** Readiness and ticks run outside any promise: whatever they throw ends the loop instead. */
+  private guarded(fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
   private onReadable(error: Error | null): void {
     if (error) return this.fail(error);
+    this.guarded(() => this.takeWhenReadable());
+  }
+
+  private takeWhenReadable(): void {
     if (!this.waiter) return this.provider.watch(false);
     let batch = this.takeOrFail();
     if (!batch && this.options.immediate && !this.closed) {
@@ -244,6 +296,10 @@ export class Capture implements AsyncIterable<Batch> {
   }
 
   private onTick(): void {
+    this.guarded(() => this.takeOnTick());
+  }
+
+  private takeOnTick(): void {
     if (!this.waiter || this.closed) return;
     let batch = this.takeOrFail();
     if (!batch && !this.closed) {
@@ -266,12 +322,7 @@ export class Capture implements AsyncIterable<Batch> {
   private checkAttached(): void {
     this.idleMs = 0;
     if (this.provider.attached()) return;
-    this.fail(
-      new ZbpfError(`interface ${this.interface} went away`, {
-        code: 'ENXIO',
-        hint: `the interface was removed or lost its BPF attachment; open a new capture once ${this.interface} is back`,
-      }),
-    );
+    this.fail(interfaceGone(this.interface, 'ioctl(BIOCGETIF)'));
   }
 
   private fail(error: unknown): void {

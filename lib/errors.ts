@@ -66,3 +66,13 @@ export function corruptRecord(detail: string): ZbpfError {
     hint: 'the kernel handed over a buffer whose records do not fit it; please report this with the output of `uname -a`',
   });
 }
+
+/** The capture's interface went away (destroyed, detached from BPF): the loop ends with this. */
+export function interfaceGone(name: string, syscall: string): ZbpfError {
+  return new ZbpfError(`interface ${name} went away`, {
+    code: 'ENXIO',
+    errno: 6, // ENXIO on FreeBSD and Linux
+    syscall,
+    hint: `the interface was removed or lost its BPF attachment; open a new capture once ${name} is back`,
+  });
+}

@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCapture, type Capture, type CaptureOptions } from '../lib/index';
-import { bpfAvailable, collect, expectExitHoldingOneBatch, firstPackets, isStrictlyIncreasing, missingBelow, openError, sleep, startWorkerCapture } from './helpers/capture';
+import { bpfAvailable, collect, expectConcurrentNextRejected, expectExitHoldingOneBatch, firstPackets, isStrictlyIncreasing, missingBelow, openError, sleep, startWorkerCapture } from './helpers/capture';
 import { canUseNetns, createVethPair, type VethPair } from './helpers/netns';
 import { sendFrames } from './helpers/traffic';
 
@@ -228,6 +228,15 @@ describe.skipIf(!runnable)(`FreeBSD BPF path (${onModel ? '/dev/bpf model on Lin
     expect(held?.length).toBe(0);
   });
 
+  for (const mode of ['zerocopy', 'buffered'] as const) {
+    it(`${mode}: a second next() before the first settles is rejected, and no batch is lost`, async () => {
+      const capture = bpf({ mode, bufferSize: 65536 });
+      await sendFrames(pair, { count: 100 });
+      await sleep(50);
+      await expectConcurrentNextRejected(capture, 100);
+    });
+  }
+
   it('closes when its AbortSignal fires', async () => {
     const controller = new AbortController();
     const capture = bpf({ signal: controller.signal });
@@ -269,20 +278,43 @@ describe.skipIf(!runnable)(`FreeBSD BPF path (${onModel ? '/dev/bpf model on Lin
     await expectExitHoldingOneBatch('bpf', pair);
   });
 
-  it('ends with an ENXIO error when the interface goes away, after delivering what it had', async () => {
-    const doomed = createVethPair();
-    const capture = openCapture({ provider: 'bpf', interface: doomed.captureIf, timeoutMs: 10 });
-    await sendFrames(doomed, { count: 20 });
-    const seqs: number[] = [];
-    const ended = (async () => {
-      for await (const batch of capture) {
-        batch.forEachPacket((p) => void seqs.push(p.bytes[p.offset + 21]));
-        if (seqs.length === 20) doomed.destroy();
-      }
-    })();
-    await expect(ended).rejects.toMatchObject({ code: 'ENXIO', message: expect.stringMatching(/went away/) });
-    expect(seqs).toEqual(Array.from({ length: 20 }, (_, i) => i));
-    expect(capture.closed).toBe(true);
+  describe('when the interface goes away', () => {
+    for (const mode of ['zerocopy', 'buffered'] as const) {
+      it(`${mode}: the loop ends with ENXIO after delivering what it had`, async () => {
+        const doomed = createVethPair();
+        const capture = withSysctl(`net.bpf.zerocopy_enable=${mode === 'zerocopy' ? 1 : 0}`, () =>
+          openCapture({ provider: 'bpf', interface: doomed.captureIf, mode, timeoutMs: 10 }),
+        );
+        await sendFrames(doomed, { count: 20 });
+        const seqs: number[] = [];
+        const ended = (async () => {
+          for await (const batch of capture) {
+            batch.forEachPacket((p) => void seqs.push(p.bytes[p.offset + 21]));
+            if (seqs.length === 20) doomed.destroy();
+          }
+        })();
+        await expect(ended).rejects.toMatchObject({ code: 'ENXIO', message: expect.stringMatching(/went away/) });
+        expect(seqs).toEqual(Array.from({ length: 20 }, (_, i) => i));
+        expect(capture.closed).toBe(true);
+        expect(() => capture.close()).not.toThrow();
+      });
+
+      it(`${mode}: frames still in the kernel's buffers when it goes are delivered; close() does not throw`, async () => {
+        const doomed = createVethPair();
+        const capture = withSysctl(`net.bpf.zerocopy_enable=${mode === 'zerocopy' ? 1 : 0}`, () =>
+          openCapture({ provider: 'bpf', interface: doomed.captureIf, mode, timeoutMs: 10 }),
+        );
+        await sendFrames(doomed, { count: 20 });
+        await sleep(50);
+        doomed.destroy();
+        await sleep(50);
+        expect(() => capture.close()).not.toThrow();
+        const seqs: number[] = [];
+        for await (const batch of capture) batch.forEachPacket((p) => void seqs.push(p.bytes[p.offset + 21]));
+        expect(seqs).toEqual(Array.from({ length: 20 }, (_, i) => i));
+        expect(capture.stats().received).toBe(20);
+      });
+    }
   });
 
   describe('errors name the fix', () => {

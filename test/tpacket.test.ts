@@ -12,7 +12,7 @@ import { native } from '../lib/native';
 import { normalizeOptions } from '../lib/options';
 import { PACKET_OUTGOING, type Tpacket3RecordCursor } from '../lib/protocol/tpacket3-records';
 import { TpacketProvider } from '../lib/providers/tpacket';
-import { collect, expectExitHoldingOneBatch, firstPackets, isStrictlyIncreasing, missingBelow, openError, sleep, startWorkerCapture } from './helpers/capture';
+import { collect, expectConcurrentNextRejected, expectExitHoldingOneBatch, firstPackets, isStrictlyIncreasing, missingBelow, openError, sleep, startWorkerCapture } from './helpers/capture';
 import { canUseNetns, createVethPair, type VethPair } from './helpers/netns';
 import { ensureTools, frameSeq, sendFrames } from './helpers/traffic';
 
@@ -336,6 +336,13 @@ describe.skipIf(!runnable)(`Linux TPACKET_V3 provider${runnable ? '' : ` (skippe
     } finally {
       doomed.destroy();
     }
+  });
+
+  it('a second next() before the first settles is rejected, and no block is lost', async () => {
+    const capture = tpacket({ filter: testFrames(), bufferSize: 64 * 1024, timeoutMs: 5 });
+    await sendFrames(pair, { count: 200 });
+    await sleep(50);
+    await expectConcurrentNextRejected(capture, 200);
   });
 
   it('closing during traffic delivers what it holds, then ends; nothing crashes after', async () => {

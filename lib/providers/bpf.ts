@@ -1,15 +1,30 @@
 import { Batch } from '../batch';
-import { callNative as call, fromNative } from '../errors';
+import { callNative as call, fromNative, interfaceGone, ZbpfError } from '../errors';
+import { packProgram, rejectAll } from '../filter/program';
 import { native, type NativeBpfHandle } from '../native';
 import { BpfRecordCursor } from '../protocol/bpf-records';
 import type { PacketCursor } from '../protocol/cursor';
 import { ZerocopyBuffers } from '../protocol/zbuf-buffers';
-import type { Direction, KernelCounters, KernelRegions, Provider, ProviderOptions, ReadinessCallback } from './provider';
+import {
+  TeardownSteps,
+  type Direction,
+  type KernelCounters,
+  type KernelRegions,
+  type Provider,
+  type ProviderOptions,
+  type ReadinessCallback,
+  type Shutdown,
+} from './provider';
 
 const DIRECTION: Record<Direction, number> = { in: 0, inout: 1, out: 2 }; // BPF_D_*
 const U32 = 0x1_0000_0000;
 
 const makeCursor = (bytes: Uint8Array): PacketCursor => new BpfRecordCursor(bytes);
+/** Set at shutdown so the kernel appends nothing more while we drain. */
+const REJECT_ALL = packProgram(rejectAll());
+
+/** bpf.c: bpfread() returns ENXIO once the hold and store buffers are empty and bd_bif is NULL. */
+const isDeparture = (error: unknown) => error instanceof ZbpfError && error.code === 'ENXIO';
 
 /**
  * BIOCGSTATS counters are u_int that wrap at 2^32 (§3); we add up the differences so the
@@ -38,8 +53,11 @@ export class BpfProvider implements Provider {
   private readonly handle: NativeBpfHandle;
   private readonly kernelCounts = new WrappingCounters();
   private readonly zbuf?: ZerocopyBuffers;
+  private readonly interfaceName: string;
   private lent = false;
   private closed = false;
+  /** Buffered mode: read(2) said ENXIO, so everything captured before the departure was read. */
+  private departed = false;
 
   constructor(options: ProviderOptions, onReadable: ReadinessCallback) {
     const { BpfHandle } = native();
@@ -58,6 +76,7 @@ export class BpfProvider implements Provider {
           (error) => onReadable(error && (fromNative(error) as Error)),
         ),
     );
+    this.interfaceName = options.interface;
     this.mode = this.handle.mode;
     this.linkType = this.handle.linkType;
     this.bufferSize = this.handle.bufferLength;
@@ -106,14 +125,21 @@ export class BpfProvider implements Provider {
     call(() => this.handle.setFilter(program));
   }
 
-  shutdown(): Batch[] {
-    if (this.closed) return [];
-    this.flush();
-    this.counters();
-    const pending = this.zbuf ? this.zbuf.drain() : this.drainReads();
+  /**
+   * Every step runs even after a departure: the filter that stops new appends, the drain,
+   * the final counters (BIOCGSTATS needs no interface), then the descriptor is closed.
+   */
+  shutdown(): Shutdown {
+    const batches: Batch[] = [];
+    if (this.closed) return { batches, error: null };
+    const steps = new TeardownSteps();
+    steps.run(() => this.setFilter(REJECT_ALL));
+    steps.run(() => this.flush());
+    steps.run(() => batches.push(...(this.zbuf ? this.zbuf.drain() : this.drainReads())));
+    steps.run(() => this.counters());
     this.closed = true;
-    call(() => this.handle.shutdown());
-    return pending;
+    steps.run(() => call(() => this.handle.shutdown()));
+    return { batches, error: steps.error };
   }
 
   release(): void {
@@ -122,17 +148,37 @@ export class BpfProvider implements Provider {
   }
 
   private readBatch(): Batch | null {
-    const length = call(() => this.handle.read());
+    const length = this.readInto();
     if (length === 0) return null;
     return new Batch(new Uint8Array(this.handle.lend(0, 0, length)), makeCursor);
   }
 
-  /** Buffered mode at close: what the kernel still holds (hold, then store), copied out. */
+  /** read(2) without blocking; 0 when nothing is ready. Throws the departure once all is read. */
+  private readInto(target?: Uint8Array): number {
+    if (this.departed) throw interfaceGone(this.interfaceName, 'read(/dev/bpf)');
+    try {
+      return call(() => this.handle.read(target));
+    } catch (error) {
+      if (!isDeparture(error)) throw error;
+      this.departed = true;
+      throw interfaceGone(this.interfaceName, 'read(/dev/bpf)');
+    }
+  }
+
+  /**
+   * Buffered mode at close: what the kernel still holds, copied out. A non-blocking read
+   * rotates a non-empty store buffer (bpf.c: bpfread()), so two reads take hold and store.
+   */
   private drainReads(): Batch[] {
     const batches: Batch[] = [];
-    for (let i = 0; i < 2; i++) {
+    for (let i = 0; i < 2 && !this.departed; i++) {
       const target = new Uint8Array(this.bufferSize);
-      const length = call(() => this.handle.read(target));
+      let length = 0;
+      try {
+        length = this.readInto(target);
+      } catch (error) {
+        if (!this.departed) throw error;
+      }
       if (length === 0) break;
       batches.push(new Batch(target.subarray(0, length), makeCursor));
     }

@@ -60,13 +60,34 @@ export interface Provider {
   attached(): boolean;
   setFilter(program: Uint8Array): void;
   /**
-   * Stops capturing and closes the descriptor. Regions already handed over stay readable:
-   * they are returned (in order) for the capture to deliver, and their memory is released
-   * by release().
+   * Stops capturing and closes the descriptor; never throws. Regions already handed over stay
+   * readable: they are returned (in order) for the capture to deliver, and their memory is
+   * released by release(). `error` is the first thing that went wrong on the way, if anything.
    */
-  shutdown(): Batch[];
+  shutdown(): Shutdown;
   /** Frees the memory once the last batch has been given back; safe to call twice. */
   release(): void;
+}
+
+export interface Shutdown {
+  batches: Batch[];
+  error: unknown;
+}
+
+/**
+ * Runs the steps of a teardown one after the other, each even if an earlier one threw, and
+ * keeps the first error: a departed interface must not stop the descriptor from being closed.
+ */
+export class TeardownSteps {
+  error: unknown = null;
+
+  run(step: () => void): void {
+    try {
+      step();
+    } catch (error) {
+      this.error ??= error;
+    }
+  }
 }
 
 export type ReadinessCallback = (error: Error | null) => void;

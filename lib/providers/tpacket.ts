@@ -5,7 +5,15 @@ import { forStrippedVlanTags } from '../filter/stripped-vlan';
 import { native, type NativeTpacketHandle, type NativeTpacketHandleConstructor } from '../native';
 import type { PacketCursor } from '../protocol/cursor';
 import { TP_STATUS_KERNEL, TP_STATUS_USER, TPACKET3, Tpacket3RecordCursor } from '../protocol/tpacket3-records';
-import type { KernelCounters, KernelRegions, Provider, ProviderOptions, ReadinessCallback } from './provider';
+import {
+  TeardownSteps,
+  type KernelCounters,
+  type KernelRegions,
+  type Provider,
+  type ProviderOptions,
+  type ReadinessCallback,
+  type Shutdown,
+} from './provider';
 
 // tpacket_hdr_v1 as 32-bit words, from the header view's start (block offset 8).
 const STATUS = 0;
@@ -142,11 +150,17 @@ export class TpacketProvider implements Provider {
     if (!filter.seesTags) this.warnTagsUnseen();
   }
 
-  shutdown(): Batch[] {
-    if (this.stopped) return [];
-    this.stopped = true;
-    call(() => this.handle.shutdown());
+  shutdown(): Shutdown {
     const pending: Batch[] = [];
+    if (this.stopped) return { batches: pending, error: null };
+    this.stopped = true;
+    const steps = new TeardownSteps();
+    steps.run(() => call(() => this.handle.shutdown()));
+    steps.run(() => this.drainRing(pending));
+    return { batches: pending, error: steps.error };
+  }
+
+  private drainRing(pending: Batch[]): void {
     while (this.nextIsOurs()) pending.push(this.lendNext());
     // Then the block the kernel was filling. Packets that passed the old filter may still be
     // landing in it, so wait them out first. (One that had passed it but not yet claimed its
@@ -156,7 +170,6 @@ export class TpacketProvider implements Provider {
       call(() => this.handle.quiesce());
       pending.push(this.lendNext());
     }
-    return pending;
   }
 
   release(): void {

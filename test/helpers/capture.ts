@@ -143,3 +143,33 @@ export async function expectExitHoldingOneBatch(provider: ProviderName, pair: Ve
   expect(stdout).toMatch(/^opened\nholding a batch of [1-9]\d* packets\n$/);
   expect({ code, signal }).toEqual({ code: 0, signal: null });
 }
+
+/**
+ * Asks for two batches without awaiting the first: the second next() must be rejected with
+ * ERR_ZBPF_CONCURRENT_NEXT, the first must resolve with a readable batch, and every frame
+ * sent (sequence numbers 0..count-1, already in the kernel's buffers) must still arrive.
+ */
+export async function expectConcurrentNextRejected(capture: Capture, count: number): Promise<void> {
+  const iterator = capture[Symbol.asyncIterator]();
+  const seqs: number[] = [];
+  const record = (batch: { forEachPacket(fn: (p: { bytes: Uint8Array; offset: number; caplen: number }) => void): number }) =>
+    batch.forEachPacket((p) => {
+      const seq = frameSeq(p.bytes, p.offset, p.caplen);
+      if (seq >= 0) seqs.push(seq);
+    });
+  const first = iterator.next();
+  const second = iterator.next();
+  await expect(second).rejects.toMatchObject({ code: 'ERR_ZBPF_CONCURRENT_NEXT' });
+  const result = await first;
+  expect(result.done).toBe(false);
+  record(result.value);
+  const deadline = setTimeout(() => capture.close(), 5000);
+  while (seqs.length < count) {
+    const next = await iterator.next();
+    if (next.done) break;
+    record(next.value);
+  }
+  clearTimeout(deadline);
+  await iterator.return?.();
+  expect(seqs).toEqual(Array.from({ length: count }, (_, i) => i));
+}
