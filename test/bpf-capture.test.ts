@@ -237,6 +237,27 @@ describe.skipIf(!runnable)(`FreeBSD BPF path (${onModel ? '/dev/bpf model on Lin
     });
   }
 
+  it('an exception thrown by the readiness callback ends the loop with that error', async () => {
+    const capture = bpf({ immediate: true });
+    // The handler the native readiness glue calls; throwing there once stands for any bug in it.
+    const handler = capture as unknown as { onReadable(error: Error | null): void };
+    const original = handler.onReadable.bind(capture);
+    let thrown = false;
+    handler.onReadable = (error) => {
+      if (thrown) return original(error);
+      thrown = true;
+      throw new Error('thrown in the readiness callback');
+    };
+    const deadline = setTimeout(() => capture.close(), 3000);
+    const ended = (async () => {
+      for await (const _ of capture);
+    })();
+    await sendFrames(pair, { count: 5 });
+    await expect(ended).rejects.toThrow('thrown in the readiness callback');
+    clearTimeout(deadline);
+    expect(thrown).toBe(true);
+  });
+
   it('closes when its AbortSignal fires', async () => {
     const controller = new AbortController();
     const capture = bpf({ signal: controller.signal });

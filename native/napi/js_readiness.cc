@@ -40,6 +40,12 @@ void JsReadiness::OnReadiness(int status) {
   // A local handle keeps the callback alive through the call, which may close the capture.
   Napi::Function callback = callback_.Value();
   callback.MakeCallback(env.Global(), {arg}, *context_);  // napi_make_callback needs an object receiver
+  if (!env.IsExceptionPending()) return;
+  // Nothing up the stack would ever see this exception (we return to libuv): hand it to the
+  // callback as the capture's error, and if that throws too, to process 'uncaughtException'.
+  Napi::Value thrown = env.GetAndClearPendingException().Value();
+  callback.MakeCallback(env.Global(), {thrown}, *context_);
+  if (env.IsExceptionPending()) napi_fatal_exception(env, env.GetAndClearPendingException().Value());
 }
 
 }  // namespace zbpf
