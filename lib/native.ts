@@ -11,6 +11,8 @@ export interface NativeBpfHandle {
   lend(index: number, offset: number, length: number): ArrayBuffer;
   revoke(index: number): void;
   rotate(): number;
+  /** FIONREAD: bd_slen, plus bd_hlen while the kernel has a hold buffer. */
+  pending(): number;
   read(target?: Uint8Array): number;
   stats(): [number, number];
   attached(): boolean;

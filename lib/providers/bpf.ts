@@ -55,6 +55,8 @@ export class BpfProvider implements Provider {
   private readonly zbuf?: ZerocopyBuffers;
   private readonly interfaceName: string;
   private lent = false;
+  /** Buffered mode after shutdown: the copies drained, detached in order as they are given back. */
+  private readonly drainedCopies: Uint8Array[] = [];
   private closed = false;
   /** Buffered mode: read(2) said ENXIO, so everything captured before the departure was read. */
   private departed = false;
@@ -93,19 +95,22 @@ export class BpfProvider implements Provider {
   }
 
   giveBack(): void {
-    if (!this.lent) return;
-    this.lent = false;
-    if (this.zbuf) {
-      this.zbuf.giveBack();
-    } else {
+    if (this.zbuf) return call(() => this.zbuf!.giveBack());
+    if (this.lent) {
+      this.lent = false;
       this.handle.revoke(0);
+      return;
     }
+    // A copy is ours, not the kernel's, but it obeys the same rule: unreadable once given back.
+    const copy = this.drainedCopies.shift();
+    if (copy) structuredClone(copy.buffer, { transfer: [copy.buffer as ArrayBuffer] });
   }
 
   flush(): void {
-    // Zero-copy: neither timeouts nor immediate mode rotate by themselves (§4, §8.7), so the
-    // timer does it. Buffered: a non-blocking read(2) already returns what the store holds.
-    if (this.zbuf && !this.closed) call(() => this.handle.rotate());
+    // Zero-copy: neither timeouts nor immediate mode rotate by themselves (bpf.c: catchpacket()
+    // rotates only a full buffer), so the timer does it. Buffered: a non-blocking read(2)
+    // already returns what the store holds (bpf.c: bpfread()).
+    if (this.zbuf && !this.closed) call(() => this.zbuf!.flush());
   }
 
   watch(on: boolean): void {
@@ -134,7 +139,6 @@ export class BpfProvider implements Provider {
     if (this.closed) return { batches, error: null };
     const steps = new TeardownSteps();
     steps.run(() => this.setFilter(REJECT_ALL));
-    steps.run(() => this.flush());
     steps.run(() => batches.push(...(this.zbuf ? this.zbuf.drain() : this.drainReads())));
     steps.run(() => this.counters());
     this.closed = true;
@@ -180,7 +184,9 @@ export class BpfProvider implements Provider {
         if (!this.departed) throw error;
       }
       if (length === 0) break;
-      batches.push(new Batch(target.subarray(0, length), makeCursor));
+      const copy = target.subarray(0, length);
+      this.drainedCopies.push(copy);
+      batches.push(new Batch(copy, makeCursor));
     }
     return batches;
   }

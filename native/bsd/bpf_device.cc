@@ -180,6 +180,8 @@ Status BpfDevice::Rotate(int* handed_over) {
   return status;
 }
 
+Status BpfDevice::Pending(int* bytes) { return ZBPF_IOCTL(fd_, FIONREAD, bytes); }
+
 Status BpfDevice::Read(unsigned char* into, std::size_t* length) {
   ssize_t n = read(fd_, into != nullptr ? into : buffers_[0].data(), buffers_[0].length());
   if (n >= 0) {

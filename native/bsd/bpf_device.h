@@ -44,10 +44,11 @@ class BpfDevice {
   std::size_t buffer_length() const { return buffers_[0].length(); }
   // Zero-copy: buffer 0 is A (filled first) and 1 is B. Buffered: 0 is our read buffer.
   unsigned char* buffer(int index) const { return buffers_[index].data(); }
-  int buffer_count() const { return zerocopy_ ? 2 : 1; }
 
   // BIOCROTZBUF: *handed_over is the buffer the kernel handed over, or -1 if it had nothing to give.
   Status Rotate(int* handed_over);
+  // FIONREAD: bd_slen, plus bd_hlen while a hold buffer exists, read under the descriptor lock.
+  Status Pending(int* bytes);
   // read(2) into `into` (buffer_length() bytes; buffer 0 when null); *length is 0 when nothing is ready.
   Status Read(unsigned char* into, std::size_t* length);
   Status Stats(freebsd::Stat* stats);

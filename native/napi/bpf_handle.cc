@@ -25,6 +25,7 @@ Napi::Function BpfHandle::Define(Napi::Env env) {
                          InstanceMethod<&BpfHandle::Lend>("lend"),
                          InstanceMethod<&BpfHandle::Revoke>("revoke"),
                          InstanceMethod<&BpfHandle::Rotate>("rotate"),
+                         InstanceMethod<&BpfHandle::Pending>("pending"),
                          InstanceMethod<&BpfHandle::Read>("read"),
                          InstanceMethod<&BpfHandle::Stats>("stats"),
                          InstanceMethod<&BpfHandle::Attached>("attached"),
@@ -92,14 +93,15 @@ bool BpfHandle::CheckDescriptor(Napi::Env env) {
   return false;
 }
 
-int BpfHandle::CheckedBufferIndex(const Napi::CallbackInfo& info) {
+int BpfHandle::CheckedSlot(const Napi::CallbackInfo& info) {
   if (!CheckOpen(info.Env())) return -1;
-  int index = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : -1;
-  if (index < 0 || index >= device_->buffer_count()) {
+  int slot = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : -1;
+  int slots = device_->zerocopy() ? 4 : 1;
+  if (slot < 0 || slot >= slots) {
     Napi::RangeError::New(info.Env(), "no such buffer").ThrowAsJavaScriptException();
     return -1;
   }
-  return index;
+  return slot;
 }
 
 Napi::Value BpfHandle::Mode(const Napi::CallbackInfo& info) {
@@ -129,23 +131,31 @@ Napi::Value BpfHandle::Headers(const Napi::CallbackInfo& info) {
   return result;
 }
 
-// lend(index, offset, length): the handed-over part of a buffer, until revoke(index).
+// lend(slot, offset, length): part of buffer slot % 2, until revoke(slot).
 Napi::Value BpfHandle::Lend(const Napi::CallbackInfo& info) {
-  int index = CheckedBufferIndex(info);
-  if (index < 0) return {};
+  int slot = CheckedSlot(info);
+  if (slot < 0) return {};
+  int index = slot % 2;
   double offset = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -1;
   double length = info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : -1;
   if (offset < 0 || length < 0 || offset + length > static_cast<double>(device_->buffer_length())) {
     Napi::RangeError::New(info.Env(), "lend: range outside the buffer").ThrowAsJavaScriptException();
     return {};
   }
-  return data_[index].Lend(info.Env(), device_->buffer(index) + static_cast<std::size_t>(offset),
-                           static_cast<std::size_t>(length));
+  return data_[slot].Lend(info.Env(), device_->buffer(index) + static_cast<std::size_t>(offset),
+                          static_cast<std::size_t>(length));
 }
 
 void BpfHandle::Revoke(const Napi::CallbackInfo& info) {
-  int index = CheckedBufferIndex(info);
-  if (index >= 0) data_[index].Revoke();
+  int slot = CheckedSlot(info);
+  if (slot >= 0) data_[slot].Revoke();
+}
+
+Napi::Value BpfHandle::Pending(const Napi::CallbackInfo& info) {
+  if (!CheckDescriptor(info.Env())) return {};
+  int bytes = 0;
+  if (!ThrowIfFailed(info.Env(), device_->Pending(&bytes))) return {};
+  return Napi::Number::New(info.Env(), bytes);
 }
 
 Napi::Value BpfHandle::Rotate(const Napi::CallbackInfo& info) {

@@ -30,6 +30,7 @@ class BpfHandle : public Napi::ObjectWrap<BpfHandle>, public Closable {
   Napi::Value Lend(const Napi::CallbackInfo& info);
   void Revoke(const Napi::CallbackInfo& info);
   Napi::Value Rotate(const Napi::CallbackInfo& info);
+  Napi::Value Pending(const Napi::CallbackInfo& info);
   Napi::Value Read(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value Attached(const Napi::CallbackInfo& info);
@@ -40,14 +41,16 @@ class BpfHandle : public Napi::ObjectWrap<BpfHandle>, public Closable {
 
   bool CheckOpen(Napi::Env env);
   bool CheckDescriptor(Napi::Env env);
-  int CheckedBufferIndex(const Napi::CallbackInfo& info);
+  int CheckedSlot(const Napi::CallbackInfo& info);
   Status CloseDescriptor();
   Status Release();
 
   std::unique_ptr<BpfDevice> device_;
   JsReadiness readiness_;
   LentView headers_[2];
-  LentView data_[2];
+  // Slot i < 2: buffer i as handed over; slot 2 + i: the complete prefix of buffer i while it
+  // is still the kernel's store buffer. Both can be out at close.
+  LentView data_[4];
 };
 
 }  // namespace zbpf
