@@ -40,6 +40,8 @@ interface Waiter {
 export class Capture implements AsyncIterable<Batch> {
   readonly interface: string;
   readonly mode: string;
+  /** Mode 'auto' on BPF that ended up buffered: why zero-copy was not used (undefined otherwise). */
+  readonly fallbackReason?: string;
   readonly linkType: number;
   readonly snaplen: number;
   /** The bufferSize option as it took effect: each BPF buffer's bytes, or the whole TPACKET_V3 ring's. */
@@ -69,6 +71,7 @@ export class Capture implements AsyncIterable<Batch> {
     this.provider = createProvider(this.options, (error) => this.onReadable(error));
     this.interface = this.options.interface;
     this.mode = this.provider.mode;
+    this.fallbackReason = this.provider.fallbackReason;
     this.linkType = this.provider.linkType;
     this.snaplen = this.options.snaplen;
     this.bufferSize = this.provider.bufferSize;

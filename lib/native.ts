@@ -5,6 +5,8 @@ import type { Direction } from './providers/provider';
 /** The native handle of one /dev/bpf descriptor (native/napi/bpf_handle.cc). */
 export interface NativeBpfHandle {
   readonly mode: 'zerocopy' | 'buffered';
+  /** Mode 'auto' that ended up buffered: why zero-copy was not used. */
+  readonly fallbackReason?: string;
   readonly bufferLength: number;
   readonly linkType: number;
   headers(): ArrayBuffer[];

@@ -353,12 +353,32 @@ describe.skipIf(!runnable)(`FreeBSD BPF path (${onModel ? '/dev/bpf model on Lin
       expect(error.hint).toMatch(/sysctl net\.bpf\.zerocopy_enable=1/);
     });
 
+    it("mode 'auto' falls back to buffered when the zero-copy buffers cannot be set up, and says why", async () => {
+      const capture = withSysctl('net.bpf.zerocopy_enable=1', () =>
+        openCapture({ provider: 'bpf', interface: pair.captureIf, mode: 'auto', bufferSize: 64 << 20, timeoutMs: 10 }),
+      );
+      expect(capture.mode).toBe('buffered');
+      expect(capture.fallbackReason).toMatch(/bufferSize 67108864 is too large.*BIOCGETZMAX/);
+      await sendFrames(pair, { count: 5 });
+      const got = await collect(capture, (c) => c.seqs.length >= 5, { deadlineMs: 3000 });
+      expect(got.seqs).toEqual([0, 1, 2, 3, 4]);
+    });
+
+    it("mode 'auto' says why when zero-copy is disabled", () => {
+      const capture = withSysctl('net.bpf.zerocopy_enable=0', () => bpf({ mode: 'auto' }));
+      expect([capture.mode, capture.fallbackReason]).toEqual(['buffered', expect.stringMatching(/net\.bpf\.zerocopy_enable=0/)]);
+      capture.close();
+      const zerocopy = withSysctl('net.bpf.zerocopy_enable=1', () => bpf({ mode: 'auto' }));
+      expect([zerocopy.mode, zerocopy.fallbackReason]).toEqual(['zerocopy', undefined]);
+      zerocopy.close();
+    });
+
     it('buffer size out of range', () => {
       const error = withSysctl('net.bpf.zerocopy_enable=1', () =>
         openError({ provider: 'bpf', interface: pair.captureIf, mode: 'zerocopy', bufferSize: 64 << 20 }),
       );
       expect(error.code).toBe('ERANGE');
-      expect(error.hint).toMatch(/at most 2097152 bytes/);
+      expect(error.hint).toMatch(/at most 2097152 bytes.*mode 'auto' or 'buffered'/);
     });
 
     it.skipIf(!onModel)('a filter the kernel refuses', () => {

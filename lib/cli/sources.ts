@@ -44,7 +44,7 @@ export function openLiveSource(options: CliOptions): PacketSource {
     snaplen: capture.snaplen,
     interfaceName: name,
     interpreter: null,
-    banner: `listening on ${name}, link-type ${linkTypeName(capture.linkType)}, snapshot length ${capture.snaplen} bytes, capture mode ${capture.mode}, kernel buffers ${capture.regions.count} × ${capture.regions.size / 1024} KiB`,
+    banner: `listening on ${name}, link-type ${linkTypeName(capture.linkType)}, snapshot length ${capture.snaplen} bytes, capture mode ${capture.mode}${capture.fallbackReason ? ` (not zero-copy: ${capture.fallbackReason})` : ''}, kernel buffers ${capture.regions.count} × ${capture.regions.size / 1024} KiB`,
     live: true,
     stats: () => capture.stats(),
     close: () => capture.close(),

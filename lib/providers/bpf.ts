@@ -45,6 +45,7 @@ class WrappingCounters {
 /** FreeBSD /dev/bpf, zero-copy or buffered; the protocol of freebsd-zbuf.md §9. */
 export class BpfProvider implements Provider {
   readonly mode: 'zerocopy' | 'buffered';
+  readonly fallbackReason?: string;
   readonly linkType: number;
   readonly bufferSize: number;
   readonly regions: KernelRegions;
@@ -80,6 +81,7 @@ export class BpfProvider implements Provider {
     );
     this.interfaceName = options.interface;
     this.mode = this.handle.mode;
+    this.fallbackReason = this.handle.fallbackReason;
     this.linkType = this.handle.linkType;
     this.bufferSize = this.handle.bufferLength;
     // Buffered BPF also fills two kernel buffers (store and hold); read(2) copies one out.

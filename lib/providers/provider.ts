@@ -40,6 +40,8 @@ export interface KernelCounters {
 export interface Provider {
   /** What is in effect: 'zerocopy' | 'buffered' (BPF) or 'tpacket-v3' (Linux). */
   readonly mode: string;
+  /** BPF mode 'auto' that ended up buffered: why zero-copy was not used. */
+  readonly fallbackReason?: string;
   readonly linkType: number;
   /** The bufferSize option as it took effect: each BPF buffer's bytes, or the whole ring's. */
   readonly bufferSize: number;

@@ -34,15 +34,16 @@ std::string OpenHint(int err, const std::string& path) {
 }  // namespace
 
 Status BpfDevice::Open(const BpfOptions& options, std::unique_ptr<BpfDevice>* out) {
-  std::unique_ptr<BpfDevice> device(new BpfDevice());
-  Status status = device->OpenDevice(options.device);
-  if (!status.ok()) return status;
-  status = device->CheckVersion();
-  if (!status.ok()) return status;
-  status = device->SelectMode(options.mode);
-  if (!status.ok()) return status;
-  status = device->zerocopy_ ? device->SetUpZerocopyBuffers(options.buffer_size)
-                             : device->SetUpReadBuffer(options.buffer_size);
+  std::unique_ptr<BpfDevice> device;
+  Status status = OpenInMode(options, options.mode, &device);
+  if (!status.ok() && options.mode == BpfMode::kAuto && device && device->zerocopy_) {
+    // BIOCSETBUFMODE succeeded, so this descriptor is committed to zero-copy: buffered mode
+    // needs a fresh one (bpf.c: BIOCSETBUFMODE answers EBUSY once buffers exist).
+    std::string reason = Describe(status);
+    device.reset();
+    status = OpenInMode(options, BpfMode::kBuffered, &device);
+    if (status.ok()) device->fallback_reason_ = std::move(reason);
+  }
   if (!status.ok()) return status;
   status = device->ApplyOptions(options);
   if (!status.ok()) return status;
@@ -55,6 +56,28 @@ Status BpfDevice::Open(const BpfOptions& options, std::unique_ptr<BpfDevice>* ou
   if (!status.ok()) return status;
   *out = std::move(device);
   return Status::Ok();
+}
+
+// Up to the buffers: *out is set even on failure, so Open can tell how far it got.
+Status BpfDevice::OpenInMode(const BpfOptions& options, BpfMode mode, std::unique_ptr<BpfDevice>* out) {
+  out->reset(new BpfDevice());
+  BpfDevice& device = **out;
+  Status status = device.OpenDevice(options.device);
+  if (!status.ok()) return status;
+  status = device.CheckVersion();
+  if (!status.ok()) return status;
+  status = device.SelectMode(mode);
+  if (!status.ok()) return status;
+  if (mode == BpfMode::kAuto && !device.zerocopy_) {
+    device.fallback_reason_ = "zero-copy BPF is disabled (sysctl net.bpf.zerocopy_enable=0)";
+  }
+  return device.zerocopy_ ? device.SetUpZerocopyBuffers(options.buffer_size)
+                          : device.SetUpReadBuffer(options.buffer_size);
+}
+
+std::string BpfDevice::Describe(const Status& status) {
+  std::string text = status.syscall + ": " + std::strerror(status.err);
+  return status.hint.empty() ? text : text + " (" + status.hint + ")";
 }
 
 BpfDevice::~BpfDevice() { Close(); }
@@ -103,14 +126,17 @@ Status BpfDevice::SetUpZerocopyBuffers(std::size_t requested) {
   if (length > zmax) {
     return Status::Fail(ERANGE, "bufferSize",
                         "bufferSize " + std::to_string(requested) + " is too large: zero-copy buffers hold at most " +
-                            std::to_string(zmax) + " bytes each (BIOCGETZMAX)");
+                            std::to_string(zmax) + " bytes each (BIOCGETZMAX); ask for less, or use mode 'auto' "
+                            "or 'buffered'");
   }
   for (SharedRegion& region : buffers_) {
     status = region.Map(length);
     if (!status.ok()) return status;
   }
   fb::Zbuf zbuf{buffers_[0].data(), buffers_[1].data(), length};
-  return ZBPF_IOCTL(fd_, BIOCSETZBUF, &zbuf, "the kernel refused the zero-copy buffers");
+  return ZBPF_IOCTL(fd_, BIOCSETZBUF, &zbuf,
+                    "the kernel refused the zero-copy buffers: try a smaller bufferSize, or mode 'auto' "
+                    "(falls back to buffered) or 'buffered'");
 }
 
 Status BpfDevice::SetUpReadBuffer(std::size_t requested) {

@@ -37,6 +37,8 @@ class BpfDevice {
   ~BpfDevice();
 
   bool zerocopy() const { return zerocopy_; }
+  // Mode 'auto' that ended up buffered: why zero-copy was not used; empty otherwise.
+  const std::string& fallback_reason() const { return fallback_reason_; }
   int fd() const { return fd_; }
   unsigned link_type() const { return link_type_; }
   // Zero-copy: length of each of the two buffers, 32-byte header included.
@@ -64,6 +66,8 @@ class BpfDevice {
  private:
   BpfDevice() = default;
 
+  static Status OpenInMode(const BpfOptions& options, BpfMode mode, std::unique_ptr<BpfDevice>* out);
+  static std::string Describe(const Status& status);
   Status OpenDevice(const std::string& path);
   Status CheckVersion();
   Status SelectMode(BpfMode mode);
@@ -74,6 +78,7 @@ class BpfDevice {
 
   int fd_ = -1;
   bool zerocopy_ = false;
+  std::string fallback_reason_;
   unsigned link_type_ = 0;
   SharedRegion buffers_[2];
 };

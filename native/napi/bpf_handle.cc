@@ -19,6 +19,7 @@ Napi::Function BpfHandle::Define(Napi::Env env) {
   return DefineClass(env, "BpfHandle",
                      {
                          InstanceAccessor<&BpfHandle::Mode>("mode"),
+                         InstanceAccessor<&BpfHandle::FallbackReason>("fallbackReason"),
                          InstanceAccessor<&BpfHandle::BufferLength>("bufferLength"),
                          InstanceAccessor<&BpfHandle::LinkType>("linkType"),
                          InstanceMethod<&BpfHandle::Headers>("headers"),
@@ -107,6 +108,12 @@ int BpfHandle::CheckedSlot(const Napi::CallbackInfo& info) {
 Napi::Value BpfHandle::Mode(const Napi::CallbackInfo& info) {
   if (!CheckOpen(info.Env())) return {};
   return Napi::String::New(info.Env(), device_->zerocopy() ? "zerocopy" : "buffered");
+}
+
+Napi::Value BpfHandle::FallbackReason(const Napi::CallbackInfo& info) {
+  if (!CheckOpen(info.Env())) return {};
+  const std::string& reason = device_->fallback_reason();
+  return reason.empty() ? info.Env().Undefined() : Napi::String::New(info.Env(), reason);
 }
 
 Napi::Value BpfHandle::BufferLength(const Napi::CallbackInfo& info) {

@@ -24,6 +24,7 @@ class BpfHandle : public Napi::ObjectWrap<BpfHandle>, public Closable {
 
  private:
   Napi::Value Mode(const Napi::CallbackInfo& info);
+  Napi::Value FallbackReason(const Napi::CallbackInfo& info);
   Napi::Value BufferLength(const Napi::CallbackInfo& info);
   Napi::Value LinkType(const Napi::CallbackInfo& info);
   Napi::Value Headers(const Napi::CallbackInfo& info);
