@@ -4,7 +4,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openCapture, type Capture, type CaptureOptions } from '../lib/index';
+import { openCapture, type Batch, type Capture, type CaptureOptions } from '../lib/index';
 import { bpfAvailable, collect, expectConcurrentNextRejected, expectExitHoldingOneBatch, firstPackets, isStrictlyIncreasing, missingBelow, openError, sleep, startWorkerCapture } from './helpers/capture';
 import { canUseNetns, createVethPair, type VethPair } from './helpers/netns';
 import { sendFrames } from './helpers/traffic';
@@ -214,6 +214,20 @@ describe.skipIf(!runnable)(`FreeBSD BPF path (${onModel ? '/dev/bpf model on Lin
     expect(stats.received).toBeGreaterThan(0);
     capture.close();
     for await (const _ of capture) throw new Error('a closed capture yields nothing');
+  });
+
+  it('buffered: batches drained at close read as empty once the loop moves on, like every batch', async () => {
+    const capture = bpf({ mode: 'buffered', bufferSize: 8192 });
+    await sendFrames(pair, { count: 150 });
+    await sleep(50);
+    const batches: Batch[] = [];
+    for await (const batch of capture) {
+      expect(batch.released).toBe(false);
+      batches.push(batch);
+      if (batches.length === 1) capture.close(); // the rest is drained by close
+    }
+    expect(batches.length).toBeGreaterThan(1);
+    expect(batches.every((batch) => batch.released)).toBe(true);
   });
 
   it('breaking out of the loop closes the capture and detaches the batch', async () => {
