@@ -4,8 +4,8 @@
 // store buffer. Every frame must still reach the loop, and at close everything the kernel
 // took is delivered or counted as dropped.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openCapture, type Capture } from '../lib/index';
-import { bpfAvailable, isStrictlyIncreasing, sleep } from './helpers/capture';
+import { openCapture, type Batch, type Capture } from '../lib/index';
+import { bpfAvailable, isStrictlyIncreasing, sleep, withSysctl } from './helpers/capture';
 import { canUseNetns, createVethPair, type VethPair } from './helpers/netns';
 import { frameSeq, sendFrames } from './helpers/traffic';
 
@@ -19,22 +19,15 @@ describe.skipIf(!runnable)('a burst, then a silent link (FreeBSD BPF path)', () 
   });
   afterAll(() => pair?.destroy());
 
-  const open = (mode: 'zerocopy' | 'buffered'): Capture => {
-    const saved = process.env.BPF_MODEL_SYSCTLS;
-    // On the model the sysctl comes from the environment (FreeBSD hosts are configured by CI).
-    process.env.BPF_MODEL_SYSCTLS = `${saved ?? ''} net.bpf.zerocopy_enable=${mode === 'zerocopy' ? 1 : 0}`.trim();
-    try {
-      // 256 KiB buffers: the burst fills several, so it ends with an acknowledged hold buffer
-      // the kernel has not reclaimed, the state in which BIOCROTZBUF does nothing.
-      return openCapture({ provider: 'bpf', interface: pair.captureIf, mode, timeoutMs: 20, bufferSize: 256 * 1024 });
-    } finally {
-      if (saved === undefined) delete process.env.BPF_MODEL_SYSCTLS;
-      else process.env.BPF_MODEL_SYSCTLS = saved;
-    }
-  };
+  // 256 KiB buffers: the burst fills several, so it ends with an acknowledged hold buffer the
+  // kernel has not reclaimed, the state in which BIOCROTZBUF does nothing.
+  const open = (mode: 'zerocopy' | 'buffered'): Capture =>
+    withSysctl(`net.bpf.zerocopy_enable=${mode === 'zerocopy' ? 1 : 0}`, () =>
+      openCapture({ provider: 'bpf', interface: pair.captureIf, mode, timeoutMs: 20, bufferSize: 256 * 1024 }),
+    );
 
   /** Test-frame sequence numbers into `into`; returns how many packets the batch had in all. */
-  const seqsOf = (batch: { forEachPacket(fn: (p: { bytes: Uint8Array; offset: number; caplen: number }) => void): number }, into: number[]) =>
+  const seqsOf = (batch: Batch, into: number[]) =>
     batch.forEachPacket((p) => {
       const seq = frameSeq(p.bytes, p.offset, p.caplen);
       if (seq >= 0) into.push(seq);
@@ -49,7 +42,7 @@ describe.skipIf(!runnable)('a burst, then a silent link (FreeBSD BPF path)', () 
   };
 
   for (const mode of ['zerocopy', 'buffered'] as const) {
-    it(`${mode}: every frame of the burst the kernel kept reaches the loop while the capture is open, in order`, async () => {
+    it(`${mode}: every frame the kernel kept reaches the loop while the capture is open, in order`, async () => {
       const capture = open(mode);
       expect(capture.mode).toBe(mode);
       const seqs: number[] = [];

@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCapture, type Batch, type Capture, type CaptureOptions } from '../lib/index';
-import { bpfAvailable, collect, expectConcurrentNextRejected, expectExitHoldingOneBatch, firstPackets, isStrictlyIncreasing, missingBelow, openError, sleep, startWorkerCapture } from './helpers/capture';
+import { bpfAvailable, collect, withSysctl, expectConcurrentNextRejected, expectExitHoldingOneBatch, firstPackets, isStrictlyIncreasing, missingBelow, openError, sleep, startWorkerCapture } from './helpers/capture';
 import { canUseNetns, createVethPair, type VethPair } from './helpers/netns';
 import { sendFrames } from './helpers/traffic';
 
@@ -15,31 +15,6 @@ const reason = !bpfAvailable()
   : 'needs root and iproute2 to create a veth pair';
 const repo = path.resolve(__dirname, '..');
 const onModel = process.platform === 'linux';
-
-/**
- * Runs fn with a sysctl changed for the captures it opens: on the model through the
- * environment it reads, on FreeBSD with sysctl(8) (tests run as root), restored after.
- */
-function withSysctl<T>(setting: string, fn: () => T): T {
-  if (!onModel) {
-    const [name, value] = setting.split('=');
-    const saved = execFileSync('sysctl', ['-n', name], { encoding: 'utf8' }).trim();
-    execFileSync('sysctl', [`${name}=${value}`], { stdio: 'ignore' });
-    try {
-      return fn();
-    } finally {
-      execFileSync('sysctl', [`${name}=${saved}`], { stdio: 'ignore' });
-    }
-  }
-  const saved = process.env.BPF_MODEL_SYSCTLS;
-  process.env.BPF_MODEL_SYSCTLS = `${saved ?? ''} ${setting}`.trim();
-  try {
-    return fn();
-  } finally {
-    if (saved === undefined) delete process.env.BPF_MODEL_SYSCTLS;
-    else process.env.BPF_MODEL_SYSCTLS = saved;
-  }
-}
 
 describe.skipIf(!runnable)(`FreeBSD BPF path (${onModel ? '/dev/bpf model on Linux' : 'FreeBSD kernel'})${runnable ? '' : ` — skipped: ${reason}`}`, () => {
   let pair: VethPair;

@@ -12,7 +12,7 @@ import { acceptAll, packProgram } from '../lib/filter/program';
 import { native, type NativeBpfHandle } from '../lib/native';
 import { BpfRecordCursor } from '../lib/protocol/bpf-records';
 import { ZBUF_HEADER_SIZE, ZbufHeader } from '../lib/protocol/zbuf-header';
-import { collect, isStrictlyIncreasing, missingBelow, sleep } from './helpers/capture';
+import { collect, isStrictlyIncreasing, missingBelow, sleep, withSysctl } from './helpers/capture';
 import { canUseEpair, createEpairPair, sendFramesBpf } from './helpers/freebsd-pair';
 import type { VethPair } from './helpers/netns';
 import { frameSeq } from './helpers/traffic';
@@ -154,41 +154,46 @@ describe.skipIf(!runnable)(runnable ? 'FreeBSD kernel only' : `FreeBSD kernel on
     expect(stats.received).toBeGreaterThanOrEqual(count);
   });
 
-  it('ends with an ENXIO error when the interface is destroyed during capture (§8.10)', async () => {
-    const doomed = createEpairPair();
-    try {
-      const capture = openCapture({ provider: 'bpf', interface: doomed.captureIf, timeoutMs: 10 });
-      await sendFramesBpf(doomed, { count: 20, ratePps: 1000 });
-      const seqs: number[] = [];
-      let destroyedAt = 0;
-      const deadline = setTimeout(() => capture.close(), 15_000); // a capture that never notices still ends
-      let failure: unknown = null;
+  for (const mode of ['zerocopy', 'buffered'] as const) {
+    it(`${mode}: a destroyed interface ends the loop with ENXIO; close() does not throw`, async () => {
+      const doomed = createEpairPair();
       try {
-        for await (const batch of capture) {
-          batch.forEachPacket((p) => {
-            const seq = frameSeq(p.bytes, p.offset, p.caplen);
-            if (seq >= 0) seqs.push(seq);
-          });
-          if (seqs.length >= 20 && destroyedAt === 0) {
-            destroyedAt = Date.now();
-            execFileSync('ifconfig', [doomed.captureIf, 'destroy']);
+        const capture = withSysctl(`net.bpf.zerocopy_enable=${mode === 'zerocopy' ? 1 : 0}`, () =>
+          openCapture({ provider: 'bpf', interface: doomed.captureIf, mode, timeoutMs: 10 }),
+        );
+        await sendFramesBpf(doomed, { count: 20, ratePps: 1000 });
+        const seqs: number[] = [];
+        let destroyedAt = 0;
+        const deadline = setTimeout(() => capture.close(), 15_000); // a capture that never notices still ends
+        let failure: unknown = null;
+        try {
+          for await (const batch of capture) {
+            batch.forEachPacket((p) => {
+              const seq = frameSeq(p.bytes, p.offset, p.caplen);
+              if (seq >= 0) seqs.push(seq);
+            });
+            if (seqs.length >= 20 && destroyedAt === 0) {
+              destroyedAt = Date.now();
+              execFileSync('ifconfig', [doomed.captureIf, 'destroy']);
+            }
           }
+        } catch (error) {
+          failure = error;
+        } finally {
+          clearTimeout(deadline);
         }
-      } catch (error) {
-        failure = error;
+        expect(seqs).toEqual(range(0, 20));
+        expect(destroyedAt).toBeGreaterThan(0);
+        expect(failure).toBeInstanceOf(ZbpfError);
+        expect(failure).toMatchObject({ code: 'ENXIO' });
+        expect(Date.now() - destroyedAt).toBeLessThan(10_000);
+        expect(capture.closed).toBe(true);
+        expect(() => capture.close()).not.toThrow();
       } finally {
-        clearTimeout(deadline);
+        doomed.destroy();
       }
-      expect(seqs).toEqual(range(0, 20));
-      expect(destroyedAt).toBeGreaterThan(0);
-      expect(failure).toBeInstanceOf(ZbpfError);
-      expect(failure).toMatchObject({ code: 'ENXIO' });
-      expect(Date.now() - destroyedAt).toBeLessThan(10_000);
-      expect(capture.closed).toBe(true);
-    } finally {
-      doomed.destroy();
-    }
-  });
+    });
+  }
 
   it('the addon was built here, so its static_asserts against <net/bpf.h> held', () => {
     expect(native().platform).toBe('freebsd');

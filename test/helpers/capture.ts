@@ -1,9 +1,9 @@
 // Consuming a capture in tests: the sequence numbers of test frames, in the order delivered.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { expect } from 'vitest';
-import { openCapture, ZbpfError, type Capture, type CaptureOptions, type Packet, type ProviderName } from '../../lib/index';
+import { openCapture, ZbpfError, type Batch, type Capture, type CaptureOptions, type Packet, type ProviderName } from '../../lib/index';
 import { frameSeq, sendFrames } from './traffic';
 import type { VethPair } from './netns';
 
@@ -152,7 +152,7 @@ export async function expectExitHoldingOneBatch(provider: ProviderName, pair: Ve
 export async function expectConcurrentNextRejected(capture: Capture, count: number): Promise<void> {
   const iterator = capture[Symbol.asyncIterator]();
   const seqs: number[] = [];
-  const record = (batch: { forEachPacket(fn: (p: { bytes: Uint8Array; offset: number; caplen: number }) => void): number }) =>
+  const record = (batch: Batch) =>
     batch.forEachPacket((p) => {
       const seq = frameSeq(p.bytes, p.offset, p.caplen);
       if (seq >= 0) seqs.push(seq);
@@ -172,4 +172,29 @@ export async function expectConcurrentNextRejected(capture: Capture, count: numb
   clearTimeout(deadline);
   await iterator.return?.();
   expect(seqs).toEqual(Array.from({ length: count }, (_, i) => i));
+}
+
+/**
+ * Runs fn with a sysctl changed for the captures it opens: on the model through the
+ * environment it reads, on FreeBSD with sysctl(8) (tests run as root), restored after.
+ */
+export function withSysctl<T>(setting: string, fn: () => T): T {
+  if (process.platform === 'freebsd') {
+    const [name, value] = setting.split('=');
+    const saved = execFileSync('sysctl', ['-n', name], { encoding: 'utf8' }).trim();
+    execFileSync('sysctl', [`${name}=${value}`], { stdio: 'ignore' });
+    try {
+      return fn();
+    } finally {
+      execFileSync('sysctl', [`${name}=${saved}`], { stdio: 'ignore' });
+    }
+  }
+  const saved = process.env.BPF_MODEL_SYSCTLS;
+  process.env.BPF_MODEL_SYSCTLS = `${saved ?? ''} ${setting}`.trim();
+  try {
+    return fn();
+  } finally {
+    if (saved === undefined) delete process.env.BPF_MODEL_SYSCTLS;
+    else process.env.BPF_MODEL_SYSCTLS = saved;
+  }
 }
