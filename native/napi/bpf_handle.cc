@@ -94,12 +94,12 @@ bool BpfHandle::CheckDescriptor(Napi::Env env) {
 
 int BpfHandle::CheckedBufferIndex(const Napi::CallbackInfo& info) {
   if (!CheckOpen(info.Env())) return -1;
-  int index = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : -1;
-  if (index < 0 || index >= device_->buffer_count()) {
+  double index = -1;
+  if (!options::WholeNumber(info[0], device_->buffer_count() - 1, &index)) {
     Napi::RangeError::New(info.Env(), "no such buffer").ThrowAsJavaScriptException();
     return -1;
   }
-  return index;
+  return static_cast<int>(index);
 }
 
 Napi::Value BpfHandle::Mode(const Napi::CallbackInfo& info) {
@@ -133,9 +133,11 @@ Napi::Value BpfHandle::Headers(const Napi::CallbackInfo& info) {
 Napi::Value BpfHandle::Lend(const Napi::CallbackInfo& info) {
   int index = CheckedBufferIndex(info);
   if (index < 0) return {};
-  double offset = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -1;
-  double length = info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : -1;
-  if (offset < 0 || length < 0 || offset + length > static_cast<double>(device_->buffer_length())) {
+  const double limit = static_cast<double>(device_->buffer_length());
+  double offset = 0;
+  double length = 0;
+  if (!options::WholeNumber(info[1], limit, &offset) || !options::WholeNumber(info[2], limit, &length) ||
+      offset + length > limit) {
     Napi::RangeError::New(info.Env(), "lend: range outside the buffer").ThrowAsJavaScriptException();
     return {};
   }
