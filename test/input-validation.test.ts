@@ -65,3 +65,17 @@ describe('native handles check their numeric arguments', () => {
     }
   });
 });
+
+/** `count` instructions: constant loads (nothing for the VLAN rewrite to change), then an accepting return. */
+function longProgram(count: number): { code: number; jt: number; jf: number; k: number }[] {
+  const loads = Array.from({ length: count - 1 }, () => ({ code: 0x00, jt: 0, jf: 0, k: 12 })); // ld #12
+  return [...loads, { code: 0x06, jt: 0, jf: 0, k: 96 }]; // ret #96
+}
+
+describe('filter instruction limit: the kernel\'s own', () => {
+  it.skipIf(!isRoot)('TPACKET: 4000 instructions attach (Linux BPF_MAXINSNS is 4096); 5000 fail with a hint naming 4096', () => {
+    openCapture({ interface: 'lo', provider: 'tpacket', filter: longProgram(4000) }).close();
+    const error = thrown(() => openCapture({ interface: 'lo', provider: 'tpacket', filter: longProgram(5000) })?.close()) as { hint?: string };
+    expect(error?.hint).toMatch(/4096/);
+  });
+});
