@@ -68,8 +68,8 @@ function defaultProvider(platform: string): ProviderName {
 
 export function normalizeOptions(options: CaptureOptions, platform: string): NormalizedOptions {
   if (typeof options !== 'object' || options === null) throw invalidOption('options', 'pass an object: { interface: "em0" }');
-  if (typeof options.interface !== 'string' || options.interface.length === 0 || options.interface.length > 15) {
-    throw invalidOption('interface', 'give the name of a network interface (1 to 15 characters), e.g. "em0" or "eth0"');
+  if (typeof options.interface !== 'string' || options.interface.length === 0 || options.interface.length > 15 || options.interface.includes('\0')) {
+    throw invalidOption('interface', 'give the name of a network interface (1 to 15 characters, no NUL), e.g. "em0" or "eth0"');
   }
   const snaplen = integer('snaplen', options.snaplen, DEFAULT_SNAPLEN, 1, 0x7fff_ffff);
   const literal = options.filter === undefined ? acceptAll(snaplen) : literalInstructions(options.filter);

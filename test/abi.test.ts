@@ -5,7 +5,7 @@
 // TypeScript side against it, by value where lib exports the number and by behaviour where it
 // keeps it private.
 import { describe, expect, it } from 'vitest';
-import { acceptAll, BPF_MAXINSNS, packProgram } from '../lib/filter/program';
+import { acceptAll, packProgram } from '../lib/filter/program';
 import { native } from '../lib/native';
 import { normalizeOptions } from '../lib/options';
 import {
@@ -117,9 +117,8 @@ describe(`FreeBSD BPF ABI: lib/protocol against the addon's layout (${abi?.sourc
     expect(seen).toEqual(records);
   });
 
-  it('struct bpf_insn: filters pack to its size, at most BPF_MAXINSNS of them', () => {
+  it('struct bpf_insn: filters pack to its size', () => {
     expect(packProgram(acceptAll(96)).byteLength).toBe(abi.insnSize);
-    expect(BPF_MAXINSNS).toBe(abi.maxInsns);
   });
 
   it('interface names: at most IFNAMSIZ - 1 characters', () => {

@@ -302,7 +302,9 @@ describe('zbpf command, no capture needed', () => {
     [['--mode', 'fast'], /--mode is one of auto, zerocopy, buffered/],
     [['-Q', 'sideways'], /-Q is one of in, out, inout/],
     [['--bogus'], /unknown option --bogus/],
-    [['-r', 'x.pcap', '-i', 'lo'], /-i apply to live captures, not to -r/],
+    [['-r', 'x.pcap', '-i', 'lo'], /-i applies only to live captures, not to -r/],
+    [['-r', 'x.pcap', '-i', 'lo', '-p'], /-i, -p apply only to live captures, not to -r/],
+    [['-B', '99999999999'], /-B counts KiB: 99999999999 KiB is more than the largest buffer, 2097152 KiB/],
     [['-w'], /-w needs a value/],
   ])('usage error %j: one line, exit 2', async (args, pattern) => {
     expectOneLineError(await runCli(null, args), 2, pattern);

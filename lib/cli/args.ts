@@ -35,6 +35,15 @@ function positive(name: string, text: string, min = 1): number {
   return value;
 }
 
+/** The largest bufferSize openCapture takes (2^31 bytes), in the KiB that -B counts. */
+const MAX_BUFFER_KIB = 2 ** 31 / 1024;
+
+function bufferKiB(text: string): number {
+  const value = positive('-B', text);
+  if (value > MAX_BUFFER_KIB) throw new UsageError(`-B counts KiB: ${text} KiB is more than the largest buffer, ${MAX_BUFFER_KIB} KiB (2 GiB)`);
+  return value;
+}
+
 function oneOf<T extends string>(name: string, text: string, allowed: readonly T[]): T {
   if (allowed.includes(text as T)) return text as T;
   throw new UsageError(`${name} is one of ${allowed.join(', ')}, not ${JSON.stringify(text)}`);
@@ -47,7 +56,7 @@ const SPECS: Spec[] = [
   { short: 'r', long: 'read', value: 'FILE', apply: (o, v) => (o.read = v) },
   // tcpdump: -s 0 means the default (the largest) snap length.
   { short: 's', long: 'snapshot-length', value: 'SNAPLEN', apply: (o, v) => (o.snaplen = positive('-s', v, 0) || undefined) },
-  { short: 'B', long: 'buffer-size', value: 'KiB', apply: (o, v) => (o.bufferKiB = positive('-B', v)) },
+  { short: 'B', long: 'buffer-size', value: 'KiB', apply: (o, v) => (o.bufferKiB = bufferKiB(v)) },
   { short: 'p', long: 'no-promiscuous-mode', apply: (o) => (o.promiscuous = false) },
   { short: 'Q', long: 'direction', value: 'DIR', apply: (o, v) => (o.direction = oneOf('-Q', v, ['in', 'out', 'inout'] as const)) },
   { long: 'mode', value: 'MODE', apply: (o, v) => (o.mode = oneOf('--mode', v, ['auto', 'zerocopy', 'buffered'] as const)) },
@@ -120,7 +129,9 @@ function checkCombination(options: CliOptions): void {
     options.provider !== undefined && '--provider',
     options.immediate && '--immediate',
   ].filter(Boolean);
-  if (live.length > 0) throw new UsageError(`${live.join(', ')} apply to live captures, not to -r (reading a file)`);
+  if (live.length === 0) return;
+  const verb = live.length === 1 ? 'applies' : 'apply';
+  throw new UsageError(`${live.join(', ')} ${verb} only to live captures, not to -r (reading a file)`);
 }
 
 export const USAGE = `usage: zbpf [-i IFACE] [-c COUNT] [-w FILE] [-r FILE] [-s SNAPLEN] [-B BUFFER_KiB]

@@ -42,6 +42,8 @@ function compileError(expression: string, error: unknown): unknown {
  */
 export function compileFilter(expression: string, { linkType, snaplen }: CompileOptions): BpfInstruction[] {
   if (typeof expression !== 'string') throw invalidOption('filter', 'an expression must be a string');
+  // libpcap reads a C string: everything after a NUL would be dropped, widening the filter.
+  if (expression.includes('\0')) throw invalidOption('filter', 'the expression contains a NUL character; remove it (libpcap would ignore everything after it)');
   if (!Number.isInteger(linkType) || linkType < 0) throw invalidOption('linkType', `${String(linkType)} is not a DLT_* number`);
   if (!Number.isInteger(snaplen) || snaplen < 1) throw invalidOption('snaplen', `${String(snaplen)} must be a positive integer`);
   try {

@@ -8,7 +8,6 @@ export interface BpfInstruction {
   k: number;
 }
 
-export const BPF_MAXINSNS = 512;
 /** Scratch memory words M[0..15] (BPF_MEMWORDS). */
 export const BPF_MEMWORDS = 16;
 export const BPF_CLASS_MASK = 0x07;
@@ -122,9 +121,8 @@ function checkMemoryInitialised(program: readonly BpfInstruction[]): void {
  */
 export function normalizeProgram(program: readonly BpfInstruction[], snaplen: number): BpfInstruction[] {
   if (!Array.isArray(program) || program.length === 0) throw invalidOption('filter', 'a program needs at least one instruction');
-  if (program.length > BPF_MAXINSNS) {
-    throw invalidOption('filter', `${program.length} instructions is more than the kernel's limit of ${BPF_MAXINSNS} (net.bpf.maxinsns)`);
-  }
+  // The instruction limit is the kernel's own (Linux: BPF_MAXINSNS, 4096; FreeBSD: the
+  // net.bpf.maxinsns sysctl), checked where the program is attached, with an error naming it.
   const last = program[program.length - 1];
   if ((last.code & BPF_CLASS_MASK) !== BPF_RET) throw invalidOption('filter', 'the last instruction must be a return (BPF_RET)');
   program.forEach((insn, index) => checkInstruction(insn, index, program.length));

@@ -172,8 +172,8 @@ Status BpfDevice::SetFilter(const std::vector<fb::Insn>& program) {
   fb::Program prog{program.empty() ? 1u : static_cast<std::uint32_t>(program.size()),
                    const_cast<fb::Insn*>(program.empty() ? &kAcceptAll : program.data())};
   return ZBPF_IOCTL(fd_, BIOCSETFNR, &prog,
-                    "the kernel rejected the filter program: at most net.bpf.maxinsns (512) "
-                    "instructions, jumps inside the program, ending in a return");
+                    "the kernel rejected the filter program: at most net.bpf.maxinsns instructions "
+                    "(`sysctl net.bpf.maxinsns`), jumps inside the program, ending in a return");
 }
 
 Status BpfDevice::Attach(const std::string& interface, bool promiscuous) {

@@ -96,13 +96,12 @@ bool BpfHandle::CheckDescriptor(Napi::Env env) {
 
 int BpfHandle::CheckedSlot(const Napi::CallbackInfo& info) {
   if (!CheckOpen(info.Env())) return -1;
-  int slot = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : -1;
-  int slots = device_->zerocopy() ? 4 : 1;
-  if (slot < 0 || slot >= slots) {
+  double slot = -1;
+  if (!options::WholeNumber(info[0], device_->zerocopy() ? 3 : 0, &slot)) {
     Napi::RangeError::New(info.Env(), "no such buffer").ThrowAsJavaScriptException();
     return -1;
   }
-  return slot;
+  return static_cast<int>(slot);
 }
 
 Napi::Value BpfHandle::Mode(const Napi::CallbackInfo& info) {
@@ -143,9 +142,11 @@ Napi::Value BpfHandle::Lend(const Napi::CallbackInfo& info) {
   int slot = CheckedSlot(info);
   if (slot < 0) return {};
   int index = slot % 2;
-  double offset = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -1;
-  double length = info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : -1;
-  if (offset < 0 || length < 0 || offset + length > static_cast<double>(device_->buffer_length())) {
+  const double limit = static_cast<double>(device_->buffer_length());
+  double offset = 0;
+  double length = 0;
+  if (!options::WholeNumber(info[1], limit, &offset) || !options::WholeNumber(info[2], limit, &length) ||
+      offset + length > limit) {
     Napi::RangeError::New(info.Env(), "lend: range outside the buffer").ThrowAsJavaScriptException();
     return {};
   }

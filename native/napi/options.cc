@@ -1,5 +1,6 @@
 #include "options.h"
 
+#include <cmath>
 #include <cstring>
 
 namespace zbpf::options {
@@ -12,6 +13,15 @@ std::string String(const Napi::Object& options, const char* key, const std::stri
 double Number(const Napi::Object& options, const char* key, double fallback) {
   Napi::Value value = options.Get(key);
   return value.IsNumber() ? value.As<Napi::Number>().DoubleValue() : fallback;
+}
+
+bool WholeNumber(const Napi::Value& value, double max, double* out) {
+  if (!value.IsNumber()) return false;
+  const double number = value.As<Napi::Number>().DoubleValue();
+  // Written so that NaN fails every comparison and is rejected.
+  if (!(number >= 0 && number <= max) || std::floor(number) != number) return false;
+  *out = number;
+  return true;
 }
 
 bool Bool(const Napi::Object& options, const char* key, bool fallback) {

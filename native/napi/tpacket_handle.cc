@@ -146,12 +146,12 @@ bool TpacketHandle::CheckCapturing(Napi::Env env) {
 
 int TpacketHandle::CheckedBlockIndex(const Napi::CallbackInfo& info) {
   if (!CheckOpen(info.Env())) return -1;
-  const int index = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : -1;
-  if (index < 0 || static_cast<unsigned>(index) >= ring_->block_count()) {
+  double index = -1;
+  if (!options::WholeNumber(info[0], ring_->block_count() - 1.0, &index)) {
     Napi::RangeError::New(info.Env(), "no such block").ThrowAsJavaScriptException();
     return -1;
   }
-  return index;
+  return static_cast<int>(index);
 }
 
 Napi::Value TpacketHandle::BlockSize(const Napi::CallbackInfo& info) {
