@@ -13,11 +13,10 @@ const fix = {
 const result = spawnSync(process.execPath, [require.resolve('node-gyp-build/bin.js')], { stdio: 'inherit' });
 const status = result.status ?? 1;
 if (status !== 0) {
-  const platform = `${process.platform}-${process.arch}`;
-  const what = fix[process.platform] ?? 'python3, make and a C++17 compiler';
+  const needs = fix[process.platform] ?? 'python3, make and a C++17 compiler';
   console.error(
-    `zbpf: no prebuilt binary for ${platform} (Node-API 8) and compiling it failed: install ${what}, ` +
-      'then run npm install again',
+    `zbpf: no prebuilt binary for ${process.platform}-${process.arch} and compiling failed (node-gyp's output above ` +
+      `says why); compiling needs ${needs}`,
   );
 }
 process.exit(status);

@@ -158,7 +158,7 @@ describe('the npm package', () => {
       const lines = output.split('\n');
       const ours = lines.flatMap((line, i) => (line.startsWith('zbpf: ') ? [i] : []));
       expect(ours).toHaveLength(1);
-      expect(lines[ours[0]]).toMatch(process.platform === 'freebsd' ? /install python3 and gmake/ : /install python3, make and g\+\+/);
+      expect(lines[ours[0]]).toMatch(process.platform === 'freebsd' ? /needs python3 and gmake \(pkg install python3 gmake/ : /needs python3, make and g\+\+ \(Debian\/Ubuntu: apt-get install python3 make g\+\+/);
       const gyp = lines.flatMap((line, i) => (/^gyp (ERR|info)/.test(line) ? [i] : []));
       expect(gyp.length, 'node-gyp ran and said why it failed').toBeGreaterThan(0);
       expect(ours[0]).toBeGreaterThan(Math.max(...gyp));
