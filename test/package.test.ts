@@ -6,7 +6,7 @@
 // capture a datagram on the loopback interface with the installed copy.
 // The dependencies come from the npm cache that our own npm install filled (--prefer-offline).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -200,6 +200,8 @@ describe('the npm package', () => {
       console.log(`scripts/release-pack: ${path.basename(tarball)}, ${contents.length - 1} entries`);
       expect(contents).toContain(`package/prebuilds/${platformTag}/zbpf.node`);
       expect(contents.filter((entry) => /^package\/(build|node_modules)\//.test(entry))).toEqual([]);
+      // scripts/release-local keeps the tarball where it is asked to.
+      if (process.env.ZBPF_RELEASE_OUT) copyFileSync(tarball, path.join(process.env.ZBPF_RELEASE_OUT, path.basename(tarball)));
 
       bare = bareEnvironment(path.join(work, 'bin'));
 
