@@ -6,14 +6,22 @@
 // capture a datagram on the loopback interface with the installed copy.
 // The dependencies come from the npm cache that our own npm install filled (--prefer-offline).
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const repo = path.resolve(__dirname, '..');
 const platformTag = `${process.platform}-${process.arch}`;
-const npmCli = path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js');
+// npm beside this node (a release tarball's layout), else the npm on PATH (.ci/run puts a Node
+// from the npm registry, which has no npm of its own, first on the machine's PATH).
+const npmCli =
+  [
+    path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js'),
+    ...(process.env.PATH ?? '').split(path.delimiter).map((dir) => path.join(dir, 'npm')),
+  ]
+    .filter((file) => existsSync(file))
+    .map((file) => realpathSync(file))[0] ?? '';
 const isRoot = typeof process.geteuid === 'function' && process.geteuid() === 0;
 
 interface PackInfo {
