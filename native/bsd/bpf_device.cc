@@ -25,7 +25,7 @@ std::string OpenHint(int err, const std::string& path) {
     case EACCES:
     case EPERM:
       return "permission denied on " + path + ": run as root, or grant your user read access "
-             "to /dev/bpf* with a devfs rule (see README, \"Running without root\")";
+             "to /dev/bpf* with a devfs rule (see README, \"Capturing without root\")";
     default:
       return "cannot open " + path;
   }

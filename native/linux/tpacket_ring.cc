@@ -56,8 +56,9 @@ constexpr int kDltPrismHeader = 119;
 constexpr int kDltIeee80211Radio = 127;
 
 const char* const kRootHint =
-    "capturing needs CAP_NET_RAW: run as root, or grant it with "
-    "`sudo setcap cap_net_raw,cap_net_admin+ep $(readlink -f $(which node))`";
+    "capturing needs CAP_NET_RAW (and CAP_NET_ADMIN for promiscuous mode): run as root, or give both to a copy "
+    "of node kept for capturing: `sudo setcap cap_net_raw,cap_net_admin=ep COPY_OF_NODE` "
+    "(see README, \"Capturing without root\")";
 
 sock_filter Insn(std::uint16_t code, std::uint8_t jt, std::uint8_t jf, std::uint32_t k) {
   return sock_filter{code, jt, jf, k};
