@@ -186,7 +186,7 @@ export class Capture implements AsyncIterable<Batch> {
       }
       const batch = this.takeOrFail();
       if (batch) {
-        // One batch per event-loop turn (ARCHITECTURE rule 7): a capture that always has data
+        // One batch per event-loop turn (docs/architecture.md rule 7): a capture that always has data
         // must not starve timers and I/O by resolving in an endless chain of microtasks.
         const result = this.handOut(batch);
         setImmediate(() => resolve(result));
@@ -293,7 +293,7 @@ export class Capture implements AsyncIterable<Batch> {
       batch = this.takeOrFail();
     }
     if (batch) return this.wake(batch);
-    // Readable yet nothing handed over (freebsd-zbuf.md §8.6): stop listening until the next
+    // Readable yet nothing handed over (docs/freebsd-kernel.md §8.6): stop listening until the next
     // tick instead of spinning on a descriptor that stays readable.
     if (!this.closed) this.provider.watch(false);
   }

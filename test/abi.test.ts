@@ -1,4 +1,4 @@
-// The FreeBSD BPF ABI is written down twice (ARCHITECTURE.md): in C++ (native/abi/freebsd_bpf.h,
+// The FreeBSD BPF ABI is written down twice (docs/architecture.md): in C++ (native/abi/freebsd_bpf.h,
 // checked with static_assert against <net/bpf.h> when built on FreeBSD) and as offsets in
 // lib/protocol/*.ts. The addon reports the layout it was compiled with (native/napi/abi_info.cc:
 // <net/bpf.h> itself on FreeBSD, the C++ mirror elsewhere), and this file checks the
@@ -56,7 +56,7 @@ describe(`FreeBSD BPF ABI: lib/protocol against the addon's layout (${abi?.sourc
     const header = new ZbufHeader(memory);
     expect(header.handedOver()).toBeNull();
 
-    // The kernel's side: the length, then the generation (freebsd-zbuf.md §6), at the native offsets.
+    // The kernel's side: the length, then the generation (docs/freebsd-kernel.md §6), at the native offsets.
     bytes.setUint32(abi.zbufKernelLen, 4064, true);
     bytes.setUint32(abi.zbufKernelGen, 0xffff_ffff, true); // generations wrap: equality only
     expect(header.handedOver()).toBe(-1); // the Int32 view of 0xffffffff

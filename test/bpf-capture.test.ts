@@ -33,7 +33,7 @@ describe.skipIf(!runnable)(`FreeBSD BPF path (${onModel ? '/dev/bpf model on Lin
   /**
    * A burst, then a trickle of later frames (sequence numbers after the burst): the kernel
    * reclaims a given-back buffer only when the next packet arrives, so without later traffic
-   * the tail of a burst can stay in the store buffer (freebsd-zbuf.md §4, §8.6). Returns at
+   * the tail of a burst can stay in the store buffer (docs/freebsd-kernel.md §4, §8.6). Returns at
    * once; the capture's `received` reaches `total` only if it is still open when `done` resolves.
    */
   function sendWithTrickle(count: number, ratePps: number) {

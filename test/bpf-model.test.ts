@@ -1,6 +1,6 @@
 // The userspace model of FreeBSD's /dev/bpf (test/bpf-model), exercised through the raw
 // syscall contract by test/bpf-model/probe.cc. Each expectation cites the section of
-// shared/design/freebsd-zbuf.md it checks. Needs root and `ip` (veth pairs in netns).
+// docs/freebsd-kernel.md it checks. Needs root and `ip` (veth pairs in netns).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';

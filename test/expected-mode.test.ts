@@ -1,4 +1,4 @@
-// "Test the mode you claim to use" (ARCHITECTURE.md): libpcap shipped with zero-copy compiled
+// "Test the mode you claim to use" (docs/architecture.md): libpcap shipped with zero-copy compiled
 // out for years and nobody noticed, because a silent fallback to buffered mode still captures.
 // The FreeBSD CI jobs set ZBPF_EXPECT_MODE (scripts/freebsd-ci sets net.bpf.zerocopy_enable to
 // match), and this file fails the job when the mode in effect differs:

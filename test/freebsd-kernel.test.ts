@@ -1,4 +1,4 @@
-// What only the real FreeBSD kernel can answer (freebsd-zbuf.md §10, "open points"): the
+// What only the real FreeBSD kernel can answer (docs/freebsd-kernel.md §10, "open points"): the
 // /dev/bpf model on Linux follows the design notes, so it cannot check the notes themselves.
 // These run in the FreeBSD workflow and under scripts/vagrant-test, on epair(4) interfaces,
 // and are skipped elsewhere.
@@ -62,7 +62,7 @@ describe.skipIf(!runnable)(runnable ? 'FreeBSD kernel only' : `FreeBSD kernel on
 
   const zerocopy = runnable && zerocopyEnabled();
   it.skipIf(!zerocopy)(
-    `BIOCROTZBUF is a no-op after an ack until the next packet arrives (freebsd-zbuf.md §8.6)${
+    `BIOCROTZBUF is a no-op after an ack until the next packet arrives (docs/freebsd-kernel.md §8.6)${
       zerocopy || !runnable ? '' : ' (skipped: needs net.bpf.zerocopy_enable=1, the zero-copy CI job)'
     }`,
     async () => {

@@ -44,7 +44,7 @@ class FakeZbufMemory implements ZbufMemory {
     return new Uint32Array(this.buffers[index], 0, 8);
   }
 
-  /** What the kernel does at a handover (§4): records and kernel_len, then kernel_gen + 1. */
+  /** What the kernel does at a handover (docs/freebsd-kernel.md §4): records and kernel_len, then kernel_gen + 1. */
   handOver(index: number, seqs: number[]): void {
     const length = this.store(index, seqs);
     const words = this.words(index);

@@ -1,7 +1,7 @@
 // The input side of capture files: one large buffer read in big chunks. A batch is a view of
 // it; when the consumer moves on, the buffer's memory moves to a fresh ArrayBuffer (no copy)
 // and the old one is detached, so a view kept too long reads as empty, never as later
-// packets (ARCHITECTURE.md rule 2), and the memory is reused for the next chunk.
+// packets (docs/architecture.md rule 2), and the memory is reused for the next chunk.
 import fs from 'node:fs';
 import { fileError } from './output-chunks';
 

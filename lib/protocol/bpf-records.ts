@@ -2,7 +2,7 @@ import { corruptRecord } from '../errors';
 import { PacketCursor } from './cursor';
 
 /**
- * Records as FreeBSD's BPF writes them (freebsd-zbuf.md §5): a struct bpf_xhdr (we always ask
+ * Records as FreeBSD's BPF writes them (docs/freebsd-kernel.md §5): a struct bpf_xhdr (we always ask
  * for BPF_T_NANOTIME) followed by the packet at +bh_hdrlen, the next record at
  * BPF_WORDALIGN(bh_hdrlen + bh_caplen). Header fields are in host order (little-endian on
  * every platform zbpf supports, checked at load).

@@ -1,5 +1,5 @@
 /**
- * The struct bpf_zbuf_header at the start of each zero-copy buffer (freebsd-zbuf.md §1, §6):
+ * The struct bpf_zbuf_header at the start of each zero-copy buffer (docs/freebsd-kernel.md §1, §6):
  * the kernel bumps bzh_kernel_gen with a release after writing the data and bzh_kernel_len;
  * the buffer is ours while kernel_gen != user_gen; we give it back by storing the observed
  * kernel_gen into user_gen. Generations wrap at 2^32, so they are only ever compared for

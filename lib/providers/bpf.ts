@@ -42,14 +42,14 @@ class WrappingCounters {
   }
 }
 
-/** FreeBSD /dev/bpf, zero-copy or buffered; the protocol of freebsd-zbuf.md §9. */
+/** FreeBSD /dev/bpf, zero-copy or buffered; the protocol of docs/freebsd-kernel.md §9. */
 export class BpfProvider implements Provider {
   readonly mode: 'zerocopy' | 'buffered';
   readonly fallbackReason?: string;
   readonly linkType: number;
   readonly bufferSize: number;
   readonly regions: KernelRegions;
-  // Zero-copy BPF rotates only when asked (freebsd-zbuf.md §8.7): the capture's timer does it.
+  // Zero-copy BPF rotates only when asked (docs/freebsd-kernel.md §8.7): the capture's timer does it.
   readonly retiresOnItsOwn = false;
   private readonly handle: NativeBpfHandle;
   private readonly kernelCounts = new WrappingCounters();

@@ -35,7 +35,7 @@ export interface KernelCounters {
 
 /**
  * A kernel mechanism that writes packets into memory shared with us, hands a region over,
- * and takes it back (ARCHITECTURE.md, "One idea, three kernels"). The Capture drives it.
+ * and takes it back (docs/architecture.md §1). The Capture drives it.
  */
 export interface Provider {
   /** What is in effect: 'zerocopy' | 'buffered' (BPF) or 'tpacket-v3' (Linux). */

@@ -50,7 +50,7 @@ export function checkTpacketOptions(options: Pick<ProviderOptions, 'mode'>): voi
 }
 
 /**
- * Linux AF_PACKET with a TPACKET_V3 ring (ARCHITECTURE.md, "One idea, three kernels"): the
+ * Linux AF_PACKET with a TPACKET_V3 ring (docs/architecture.md §1): the
  * kernel fills the ring's blocks in order and hands each over by setting TP_STATUS_USER in its
  * block_status; we read it in place and give it back by storing TP_STATUS_KERNEL.
  *

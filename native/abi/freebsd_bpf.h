@@ -1,6 +1,6 @@
 // The FreeBSD BPF ABI that zbpf relies on, written out once with explicit sizes so that the
 // FreeBSD code path also compiles (and runs against the /dev/bpf model) on Linux.
-// Source of every value: shared/design/freebsd-zbuf.md §1 (layouts) and §2 (ioctl numbers).
+// Source of every value: docs/freebsd-kernel.md §1 (layouts) and §2 (ioctl numbers).
 // On FreeBSD each value is checked against <net/bpf.h> at the bottom of this file.
 #pragma once
 
@@ -129,7 +129,7 @@ constexpr unsigned long kBIOCGTSTAMP = Ioc(kIocOut, 'B', 131, sizeof(std::uint32
 constexpr unsigned long kBIOCSTSTAMP = Ioc(kIocIn, 'B', 132, sizeof(std::uint32_t));
 constexpr unsigned long kFIONREAD = Ioc(kIocOut, 'f', 127, sizeof(int));
 
-// The numbers freebsd-zbuf.md §2 computed for amd64/arm64: a second, independent check.
+// The numbers docs/freebsd-kernel.md §2 computed for amd64/arm64: a second, independent check.
 static_assert(kBIOCGBLEN == 0x40044266 && kBIOCSBLEN == 0xc0044266);
 static_assert(kBIOCSETF == 0x80104267 && kBIOCFLUSH == 0x20004268 && kBIOCPROMISC == 0x20004269);
 static_assert(kBIOCGDLT == 0x4004426a && kBIOCGETIF == 0x4020426b && kBIOCSETIF == 0x8020426c);

@@ -102,7 +102,7 @@ Status BpfDevice::CheckVersion() {
 }
 
 Status BpfDevice::SelectMode(BpfMode mode) {
-  if (mode == BpfMode::kBuffered) return Status::Ok();  // the default mode of a new descriptor (§3)
+  if (mode == BpfMode::kBuffered) return Status::Ok();  // the default mode of a new descriptor (freebsd-kernel.md §3)
   unsigned zbuf = fb::kBufModeZbuf;
   Status status = ZBPF_IOCTL(fd_, BIOCSETBUFMODE, &zbuf);
   if (status.ok()) {

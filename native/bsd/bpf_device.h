@@ -54,7 +54,7 @@ class BpfDevice {
   // read(2) into `into` (buffer_length() bytes; buffer 0 when null); *length is 0 when nothing is ready.
   Status Read(unsigned char* into, std::size_t* length);
   Status Stats(freebsd::Stat* stats);
-  // BIOCGETIF: false once the interface has gone away (§8.10).
+  // BIOCGETIF: false once the interface has gone away (docs/freebsd-kernel.md §8.10).
   Status Attached(bool* attached);
   Status SetFilter(const std::vector<freebsd::Insn>& program);
   // Closes the descriptor; the buffers stay mapped, so what was handed over stays readable.

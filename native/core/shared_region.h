@@ -1,6 +1,6 @@
 // Memory shared with the kernel: a dedicated MAP_SHARED|MAP_ANON mapping, never malloc or a
 // Node Buffer. Shared (not private) so fork() cannot turn it copy-on-write under the kernel's
-// feet (freebsd-zbuf.md §8.14). The owner unmaps it only after closing the descriptor (§8.12).
+// feet (docs/freebsd-kernel.md §8.14). The owner unmaps it only after closing the descriptor (§8.12).
 #pragma once
 
 #include <cstddef>

@@ -58,7 +58,7 @@ void Set(Napi::Object& object, const char* key, std::size_t value) {
 Napi::Object AbiInfo(Napi::Env env) {
   Napi::Object abi = Napi::Object::New(env);
   abi.Set("source", Napi::String::New(env, kSource));
-  // struct bpf_zbuf_header at the start of each zero-copy buffer (freebsd-zbuf.md §1).
+  // struct bpf_zbuf_header at the start of each zero-copy buffer (docs/freebsd-kernel.md §1).
   Set(abi, "zbufHeaderSize", sizeof(ZbufHeaderT));
   Set(abi, "zbufKernelGen", ZBPF_ZBUF_FIELD(kernel_gen));
   Set(abi, "zbufKernelLen", ZBPF_ZBUF_FIELD(kernel_len));

@@ -218,7 +218,7 @@ void BpfHandle::SetFilter(const Napi::CallbackInfo& info) {
 }
 
 // watch(true) reports readiness through onReadable until watch(false); never before attach
-// (§8.11), which the constructor has already done.
+// (docs/freebsd-kernel.md §8.11), which the constructor has already done.
 void BpfHandle::Watch(const Napi::CallbackInfo& info) {
   if (!CheckDescriptor(info.Env())) return;
   // A plain read, not ToBoolean(): coercion needs an env that may still run JS, and in a worker

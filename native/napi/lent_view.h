@@ -1,4 +1,4 @@
-// Shared memory lent to JS as an ArrayBuffer, detached when it is given back (ARCHITECTURE.md
+// Shared memory lent to JS as an ArrayBuffer, detached when it is given back (docs/architecture.md
 // rule 2): a view kept too long reads as empty, never as bytes the kernel wrote later.
 #pragma once
 

@@ -121,7 +121,7 @@ TpacketHandle::TpacketHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
 
 TpacketHandle::~TpacketHandle() { Release(); }
 
-// Views first (rule 2), then the ring is unmapped and the socket closed.
+// Views first (docs/architecture.md rule 2), then the ring is unmapped and the socket closed.
 void TpacketHandle::Release() {
   if (!ring_) return;
   Addon::Of(Env()).Untrack(this);

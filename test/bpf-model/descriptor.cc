@@ -1,5 +1,5 @@
 // The bpf_d buffer state machine: catchpacket, rotation, hand-over to user space, lazy
-// reclaim, reset_d, bpf_ready and the read-timeout callout (§4, §5 of freebsd-zbuf.md).
+// reclaim, reset_d, bpf_ready and the read-timeout callout (§4, §5 of docs/freebsd-kernel.md).
 #include "descriptor.h"
 
 #include <fcntl.h>
@@ -29,7 +29,7 @@ Descriptor::Descriptor(int event_fd, bool readable, bool write_only)
     : event_fd_(event_fd),
       // §3 "bd_bufsize = net.bpf.bufsize" (bpf_buffer_init at open).
       buffer_size_(static_cast<std::uint32_t>(sysctl::BufSize())),
-      // §3 "opened without FREAD (O_WRONLY): writer-only (bd_writer = 2)".
+      // §3 opened without FREAD (O_WRONLY): writer-only (bd_writer = 2).
       writer_(write_only ? 2 : 0),
       readable_(readable) {
   shadow_fd_ = fcntl(event_fd, F_DUPFD_CLOEXEC, 0);
@@ -116,7 +116,7 @@ void Descriptor::Tick() {
 // catchpacket() in bpf.c (§4 triggers 1 and 2, §5 layout).
 void Descriptor::CatchPacketLocked(const std::uint8_t* packet, std::uint32_t available, std::uint32_t wirelen,
                                    std::uint32_t snaplen, const timespec& stamp) {
-  if (!attached_) {  // §8.10 "catchpacket, if it races with the detach, drops the packet"
+  if (!attached_) {  // §8.10 catchpacket, if it races with the detach, drops the packet
     ++dropped_;
     return;
   }
@@ -146,9 +146,9 @@ void Descriptor::CatchPacketLocked(const std::uint8_t* packet, std::uint32_t ava
     do_wakeup = true;
     curlen = 0;
   } else {
-    // §4 Wakeups: "on every packet appended while in immediate mode or in TIMED_OUT state".
+    // §4 Wakeups: on every packet appended while in immediate mode or in TIMED_OUT state.
     if (immediate_ || timeout_state_ == TimeoutState::kTimedOut) do_wakeup = true;
-    // §1 "Padding between records is zero-filled".
+    // §1 Padding between records is zero-filled.
     static const std::uint8_t zeroes[bsd::kAlignment] = {};
     if (curlen > store_len_) AppendLocked(store_, store_len_, zeroes, curlen - store_len_);
   }
@@ -158,10 +158,10 @@ void Descriptor::CatchPacketLocked(const std::uint8_t* packet, std::uint32_t ava
   // bpf_xhdr (bpf_ts) otherwise. On LP64 both have the layout of ExtendedHeader: timeval is
   // {int64 sec, long usec}, bpf_ts is {int64 sec, uint64 frac}.
   bsd::ExtendedHeader header;
-  std::memset(&header, 0, sizeof header);  // §1 "zeroes a full struct header"
+  std::memset(&header, 0, sizeof header);  // §1 zeroes a full struct header
   header.tstamp = ConvertTimestamp(stamp, timestamp_type_);
   header.caplen = caplen;
-  header.datalen = wirelen;  // §5 "bh_datalen = the original wire length"
+  header.datalen = wirelen;  // §5 bh_datalen = the original wire length
   header.hdrlen = static_cast<std::uint16_t>(hdrlen);
   // The kernel copies the whole 32-byte struct and lets the packet overwrite its tail
   // (§1). A record whose caplen is under 6 bytes at the very end of the buffer would make

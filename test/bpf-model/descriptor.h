@@ -1,5 +1,5 @@
 // One open /dev/bpf: FreeBSD's struct bpf_d and what bpf.c, bpf_buffer.c and
-// bpf_zerocopy.c do with it (§3 to §5 of freebsd-zbuf.md).
+// bpf_zerocopy.c do with it (§3 to §5 of docs/freebsd-kernel.md).
 #pragma once
 
 #include <sys/types.h>

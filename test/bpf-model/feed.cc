@@ -45,7 +45,7 @@ int QueryInterface(const char* name, unsigned long request, ifreq* ifr) {
 
 }  // namespace
 
-// §3 BIOCSETIF: "The interface name is unknown ...: ENXIO".
+// docs/freebsd-kernel.md §3 BIOCSETIF: The interface name is unknown ...: ENXIO.
 int ResolveInterface(const char* name, Interface* out) {
   char bounded[IFNAMSIZ] = {};
   std::strncpy(bounded, name, IFNAMSIZ - 1);  // ifr_name need not be NUL-terminated

@@ -1,6 +1,6 @@
 // The packet source behind an attached descriptor: an AF_PACKET socket on the Linux
 // interface and a thread that hands each packet to the descriptor, standing in for the
-// driver calling bpf_mtap() (§4). The same thread is the model's ~1 ms tick.
+// driver calling bpf_mtap() (docs/freebsd-kernel.md §4). The same thread is the model's ~1 ms tick.
 #pragma once
 
 #include <time.h>

@@ -1,4 +1,4 @@
-// A classic-BPF interpreter and validator with FreeBSD's semantics (FILT, §3):
+// A classic-BPF interpreter and validator with FreeBSD's semantics (bpf_filter.c, docs/freebsd-kernel.md §3):
 // out-of-range loads reject the packet (return 0), division by a zero X rejects it,
 // the program ends at a RET, every jump goes forward inside the program.
 #include "filter.h"
@@ -104,7 +104,7 @@ bool JumpTaken(std::uint16_t op, std::uint32_t a, std::uint32_t operand) {
 
 }  // namespace
 
-// §3: "a program that fails bpf_validate: EINVAL" (FILT bpf_validate).
+// §3: a program that fails bpf_validate: EINVAL (bpf_filter.c: bpf_validate()).
 bool ValidateFilter(const std::vector<bsd::Insn>& program) {
   const std::size_t len = program.size();
   if (len == 0) return true;  // an empty filter means accept all
@@ -126,7 +126,7 @@ bool ValidateFilter(const std::vector<bsd::Insn>& program) {
   return Class(program[len - 1].code) == kRet;
 }
 
-// §3 "the snap length is the value of the filter's RET instruction" (FILT bpf_filter).
+// §3 the snap length is the value of the filter's RET instruction (bpf_filter.c: bpf_filter()).
 std::uint32_t RunFilter(const std::vector<bsd::Insn>& program, const std::uint8_t* p,
                         std::uint32_t wirelen, std::uint32_t buflen) {
   if (program.empty()) return UINT32_MAX;  // no filter: accept whole packets

@@ -1,4 +1,4 @@
-// Classic BPF as FreeBSD's sys/net/bpf_filter.c runs and validates it (§3 filter rules).
+// Classic BPF as FreeBSD's sys/net/bpf_filter.c runs and validates it (docs/freebsd-kernel.md §3 filter rules).
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,6 @@
 // The LD_PRELOAD surface: open/ioctl/read/close for "/dev/bpf", everything else passed
 // straight to libc. A bpf descriptor is a real eventfd whose readability mirrors what
-// poll() on the FreeBSD descriptor would report (§4), so epoll/libuv work on it unchanged.
+// poll() on the FreeBSD descriptor would report (docs/freebsd-kernel.md §4), so epoll/libuv work on it unchanged.
 #include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>

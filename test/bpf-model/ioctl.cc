@@ -1,4 +1,4 @@
-// bpfioctl() and the part of FreeBSD's generic ioctl layer in front of it (§2, §3).
+// bpfioctl() and the part of FreeBSD's generic ioctl layer in front of it (docs/freebsd-kernel.md §2, §3).
 #include <fcntl.h>
 
 #include <cerrno>
@@ -79,7 +79,7 @@ int Descriptor::Ioctl(unsigned long request, void* user_arg) {
 
 int Descriptor::Dispatch(unsigned long request, unsigned char* arg) {
   {
-    // §3 BIOCROTZBUF / §4: "any ioctl cancels the callout and returns the state to IDLE".
+    // §3 BIOCROTZBUF / §4: any ioctl cancels the callout and returns the state to IDLE.
     std::lock_guard<std::mutex> lock(mutex_);
     timeout_state_ = TimeoutState::kIdle;
   }

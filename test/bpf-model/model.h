@@ -1,6 +1,6 @@
 // The /dev/bpf model: constants and small helpers shared by its files.
 // The model is a test instrument loaded with LD_PRELOAD (see scripts/with-bpf-model); the
-// kernel rules it follows are in shared/design/freebsd-zbuf.md, cited as §N in comments.
+// kernel rules it follows are in docs/freebsd-kernel.md, cited as §N in comments.
 #pragma once
 
 #include <cerrno>
@@ -13,7 +13,7 @@ namespace zbpf::model {
 
 namespace bsd = zbpf::freebsd;
 
-// sys/net/bpf.h and bpf_buffer.c values that the ABI header does not need (§3, BUF).
+// sys/net/bpf.h and bpf_buffer.c values that the ABI header does not need (§3, bpf_buffer.c).
 constexpr std::uint32_t kMinBufSize = 32;          // BPF_MINBUFSIZE
 constexpr std::size_t kMaxZbufPages = 512;         // BPF_MAX_PAGES in bpf_zerocopy.c (§3 GETZMAX)
 constexpr std::size_t kPageSize = 4096;            // amd64 / arm64 PAGE_SIZE (§1)

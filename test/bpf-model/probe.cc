@@ -231,7 +231,7 @@ bsd::Zbuf Rotate(int fd) {
 bool IsZero(const bsd::Zbuf& z) { return z.bufa == nullptr && z.bufb == nullptr && z.buflen == 0; }
 
 // ---------------------------------------------------------------------------------------
-// Records (§5)
+// Records (docs/freebsd-kernel.md §5)
 
 long FrameSeq(const unsigned char* frame, unsigned caplen) {
   if (caplen < 22 || frame[12] != 0x88 || frame[13] != 0xb5 || std::memcmp(frame + 14, "ZBPF", 4) != 0) return -1;
@@ -460,7 +460,7 @@ void ScenarioErrors() {
   Fact("linux_fionbio", ErrName(Ioctl(fd, FIONBIO, &off)));
   Fact("linux_fionbio.cleared", (fcntl(fd, F_GETFL) & O_NONBLOCK) == 0);
 
-  // Filters (§3 filter rules, FILT bpf_validate).
+  // Filters (§3 filter rules, bpf_filter.c: bpf_validate()).
   std::vector<bsd::Insn> big(513, bsd::Insn{kRetK, 0, 0, 0});
   Fact("setf.513", ErrName(SetFilter(fd, bsd::kBIOCSETF, big)));
   bsd::Program null_program{1, nullptr};

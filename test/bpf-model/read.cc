@@ -1,4 +1,4 @@
-// bpfread() (§3 "read(2) on a ZBUF descriptor"; buffer mode as in FreeBSD's bpf.c).
+// bpfread() (docs/freebsd-kernel.md §3 "read(2) on a ZBUF descriptor"; buffer mode as in FreeBSD's bpf.c).
 #include <fcntl.h>
 
 #include <cerrno>

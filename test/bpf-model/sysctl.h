@@ -5,15 +5,15 @@
 
 namespace zbpf::model::sysctl {
 
-// §3 BIOCSETBUFMODE: "net.bpf.zerocopy_enable", default 0, checked at BIOCSETBUFMODE only.
+// docs/freebsd-kernel.md §3 BIOCSETBUFMODE: "net.bpf.zerocopy_enable", default 0, checked at BIOCSETBUFMODE only.
 bool ZerocopyEnable();
 // §3 BIOCSETIF / §8.15: "net.bpf.optimize_writers", default 0, checked at attach.
 bool OptimizeWriters();
 // §3 filter rules: "net.bpf.maxinsns", default BPF_MAXINSNS (512), checked at BIOCSETF*.
 long MaxInsns();
-// §3 defaults after open (BUF): "net.bpf.bufsize", default 4096, read at open.
+// §3 defaults after open (bpf_buffer.c): "net.bpf.bufsize", default 4096, read at open.
 long BufSize();
-// §3 GETZMAX / BUF: "net.bpf.maxbufsize", default 0x80000, checked at BIOCSBLEN.
+// §3 GETZMAX / bpf_buffer.c: "net.bpf.maxbufsize", default 0x80000, checked at BIOCSBLEN.
 long MaxBufSize();
 
 }  // namespace zbpf::model::sysctl

@@ -1,4 +1,4 @@
-// bpf_bintime2ts() semantics on top of the Linux packet time (§1, BPF bpf_bintime2ts).
+// bpf_bintime2ts() semantics on top of the Linux packet time (docs/freebsd-kernel.md §1, bpf.c: bpf_bintime2ts()).
 #include "timestamp.h"
 
 namespace zbpf::model {

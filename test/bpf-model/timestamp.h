@@ -1,4 +1,4 @@
-// Record timestamps in the formats BIOCSTSTAMP selects (§1 "Which header the kernel writes").
+// Record timestamps in the formats BIOCSTSTAMP selects (docs/freebsd-kernel.md §1 "Which header the kernel writes").
 #pragma once
 
 #include <time.h>

@@ -1,4 +1,4 @@
-// Validation and aliasing of user buffers for zero-copy mode (§3 BIOCSETZBUF step 4).
+// Validation and aliasing of user buffers for zero-copy mode (docs/freebsd-kernel.md §3 BIOCSETZBUF step 4).
 #include "zbuf_memory.h"
 
 #include <fcntl.h>
@@ -105,7 +105,7 @@ int SetupZbufRegion(void* user, std::size_t len, std::unique_ptr<ZbufRegion>* ou
   if ((address & (kPageSize - 1)) != 0) return EINVAL;
   if ((len & (kPageSize - 1)) != 0) return EINVAL;
   if (len / kPageSize > kMaxZbufPages) return EINVAL;
-  // §3 step 4: every page must be mapped READ|WRITE ("unmapped, read-only ...: EFAULT").
+  // §3 step 4: every page must be mapped READ|WRITE (unmapped, read-only ...: EFAULT).
   // Untouched anonymous memory counts as mapped: the kernel faults it in.
   const RangeFacts facts = Inspect(address, address + len);
   if (!facts.mapped_rw) return EFAULT;
@@ -113,7 +113,7 @@ int SetupZbufRegion(void* user, std::size_t len, std::unique_ptr<ZbufRegion>* ou
   auto region = std::make_unique<ZbufRegion>(user, len, alias != nullptr ? alias : static_cast<std::uint8_t*>(user),
                                              alias != nullptr);
   if (alias == nullptr) Trace("buffer %p is not one MAP_SHARED mapping: writing through the user address", user);
-  // §3 "On success: the kernel zeroes the 32-byte header" (zbuf_setup does it per buffer).
+  // §3 On success: the kernel zeroes the 32-byte header (zbuf_setup does it per buffer).
   std::memset(region->header(), 0, sizeof(bsd::ZbufHeader));
   *out = std::move(region);
   return 0;

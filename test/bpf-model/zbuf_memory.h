@@ -1,4 +1,4 @@
-// The model's hold on one user buffer registered with BIOCSETZBUF (§3 zbuf_setup).
+// The model's hold on one user buffer registered with BIOCSETZBUF (docs/freebsd-kernel.md §3 zbuf_setup).
 #pragma once
 
 #include <cstddef>
@@ -35,7 +35,7 @@ class ZbufRegion {
 
 // zbuf_setup(): EINVAL for an unaligned address, a length that is not a page multiple or
 // more than BPF_MAX_PAGES pages; EFAULT if any page is not mapped readable and writable.
-// On success the header is zeroed (§3 "zeroes the 32-byte header of both buffers").
+// On success the header is zeroed (§3 zeroes the 32-byte header of both buffers).
 int SetupZbufRegion(void* user, std::size_t len, std::unique_ptr<ZbufRegion>* out);
 
 }  // namespace zbpf::model

@@ -1,4 +1,4 @@
-/** Builds BPF record areas the way FreeBSD's catchpacket lays them out (freebsd-zbuf.md §5). */
+/** Builds BPF record areas the way FreeBSD's catchpacket lays them out (docs/freebsd-kernel.md §5). */
 export interface SyntheticPacket {
   seconds: number;
   nanoseconds: number;

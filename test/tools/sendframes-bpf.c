@@ -7,11 +7,11 @@
  * Same command line, frames and output as sendframes.c (frames.h).
  *
  * The descriptor is opened write-only, so the kernel keeps it on the writer list and it
- * captures nothing (freebsd-zbuf.md §8.15); BIOCSHDRCMPLT makes the kernel send SRCMAC as
+ * captures nothing (docs/freebsd-kernel.md §8.15); BIOCSHDRCMPLT makes the kernel send SRCMAC as
  * written instead of the interface's own address. One write(2) is one frame; a frame may
  * be at most the interface's MTU plus the 14-byte Ethernet header.
  *
- * It also compiles on Linux, with FreeBSD's request numbers written out (freebsd-zbuf.md
+ * It also compiles on Linux, with FreeBSD's request numbers written out (docs/freebsd-kernel.md
  * §2), so that test/freebsd-kernel.test.ts can check it builds everywhere.
  */
 #define _GNU_SOURCE
