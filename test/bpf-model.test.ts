@@ -312,6 +312,24 @@ describe.skipIf(skipReason !== '')(`bpf model${skipReason ? ` (skipped: ${skipRe
     expect(f['flush.drop']).toBe('0');
   });
 
+  it('FIONREAD: bd_slen, plus bd_hlen while a hold buffer exists, acknowledged or not (bpf.c: bpfioctl)', () => {
+    const f = runProbe('fionread', sendArgs(pair));
+    const bytes = (records: number) => String(records === 0 ? 0 : 96 * (records - 1) + 90);
+    expect(f['zbuf.unattached']).toBe('0');
+    expect(f['zbuf.empty']).toBe('0');
+    expect(f['zbuf.store_only']).toBe(bytes(3));
+    expect(f['zbuf.hold_only']).toBe(bytes(3));
+    expect(f['zbuf.hold_and_store']).toBe(String(Number(bytes(3)) + Number(bytes(2))));
+    expect(f['zbuf.acked_unreclaimed']).toBe(String(Number(bytes(3)) + Number(bytes(2))));
+    expect(f['zbuf.reclaimed']).toBe(bytes(3));
+    expect(f['buffer.unattached']).toBe('0');
+    expect(f['buffer.empty']).toBe('0');
+    expect(f['buffer.store_only']).toBe(bytes(3));
+    expect(f['buffer.hold_and_store']).toBe(String(Number(bytes(42)) + Number(bytes(1))));
+    expect(f['buffer.read']).toBe(bytes(42));
+    expect(f['buffer.after_read']).toBe(bytes(1));
+  });
+
   it('filter: accept/reject, snaplen from RET, bs_recv before the filter, SETF vs SETFNR (§3)', () => {
     const f = runProbe('filter', sendArgs(pair));
     expect(f.setf).toBe('0');

@@ -60,8 +60,10 @@ void Descriptor::Close() {
   StopFeed();
   // Nothing can write packets any more: drop the buffers and the model's mappings of the
   // user's memory. The user's own mappings are never touched (§8.12 "The kernel never
-  // unmaps user memory").
-  std::lock_guard<std::mutex> lock(mutex_);
+  // unmaps user memory"). FreeBSD cannot run bpf_dtor during a read (the read holds a
+  // reference to the file); here a read copying the hold buffer out is waited for instead.
+  std::unique_lock<std::mutex> lock(mutex_);
+  WaitHoldBufferLocked(lock);
   store_ = hold_ = free_ = nullptr;
   buffers_[0].reset();
   buffers_[1].reset();
@@ -230,9 +232,26 @@ void Descriptor::ReclaimHoldBufferLocked() {
   if (free_ != nullptr) free_->assigned = false;
 }
 
+// The `while (d->bd_hbuf_in_use) mtx_sleep(...)` loops of bpf.c (bpfread, reset_d, the
+// FIONREAD case of bpfioctl): wait until a concurrent bpfread has copied the hold buffer out.
+void Descriptor::WaitHoldBufferLocked(std::unique_lock<std::mutex>& lock) {
+  hold_released_.wait(lock, [this] { return !hold_in_use_; });
+}
+
+// bpf.c: bpfioctl(), case FIONREAD: bd_slen is read first, then the descriptor waits out a
+// read in progress, then adds bd_hlen if a hold buffer (still) exists. A zero-copy hold
+// buffer the user has acknowledged still counts until catchpacket or reset_d reclaims it.
+int Descriptor::ReadableBytesLocked(std::unique_lock<std::mutex>& lock) {
+  std::uint32_t n = store_len_;
+  WaitHoldBufferLocked(lock);
+  if (hold_ != nullptr) n += hold_len_;
+  return static_cast<int>(n);
+}
+
 // reset_d (§3 BIOCFLUSH): free the hold buffer only if acknowledged (ZBUF) or always
 // (BUFFER); discard store data only if that buffer is not user-owned; zero the counters.
-void Descriptor::ResetLocked() {
+void Descriptor::ResetLocked(std::unique_lock<std::mutex>& lock) {
+  WaitHoldBufferLocked(lock);  // bpf.c: reset_d() sleeps while bd_hbuf_in_use
   if (hold_ != nullptr && (buffer_mode_ != bsd::kBufModeZbuf || CanFreeHoldBufferLocked())) {
     ReclaimHoldBufferLocked();
   }

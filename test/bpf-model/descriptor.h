@@ -83,7 +83,11 @@ class Descriptor final : public PacketSink {
   bool CanFreeHoldBufferLocked() const;
   bool CanWriteStoreBufferLocked() const;
   void ReclaimHoldBufferLocked();
-  void ResetLocked();
+  // Both need `lock` to hold mutex_: they may sleep on hold_released_ like the kernel's
+  // mtx_sleep(&d->bd_hbuf_in_use, &d->bd_lock, ...).
+  void WaitHoldBufferLocked(std::unique_lock<std::mutex>& lock);
+  void ResetLocked(std::unique_lock<std::mutex>& lock);
+  int ReadableBytesLocked(std::unique_lock<std::mutex>& lock);
   bool ReadyLocked() const;
   void WakeupLocked();
   std::uint32_t HeaderLengthLocked() const;
@@ -118,6 +122,9 @@ class Descriptor final : public PacketSink {
   std::uint32_t store_len_ = 0;  // bd_slen
   std::uint32_t hold_len_ = 0;   // bd_hlen
   std::uint32_t buffer_size_;    // bd_bufsize
+  // bd_hbuf_in_use: bpfread is copying the hold buffer out with the lock dropped.
+  bool hold_in_use_ = false;
+  std::condition_variable hold_released_;  // wakeup(&d->bd_hbuf_in_use)
 
   // Attachment.
   bool attached_ = false;  // bd_bif != NULL

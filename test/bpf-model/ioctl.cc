@@ -86,9 +86,9 @@ int Descriptor::Dispatch(unsigned long request, unsigned char* arg) {
   if (locked_ && !AllowedWhileLocked(request)) return EPERM;  // §3 Locked descriptors
 
   switch (request) {
-    case bsd::kFIONREAD: {  // §8.17: slen plus hlen when a hold buffer exists, acked or not
-      std::lock_guard<std::mutex> lock(mutex_);
-      As<int>(arg) = static_cast<int>(store_len_ + (hold_ != nullptr ? hold_len_ : 0));
+    case bsd::kFIONREAD: {  // _IOR('f', 127, int)
+      std::unique_lock<std::mutex> lock(mutex_);
+      As<int>(arg) = ReadableBytesLocked(lock);
       return 0;
     }
     case bsd::kBIOCGBLEN: {  // §3: bd_bufsize (stale default before SETZBUF)
@@ -103,8 +103,8 @@ int Descriptor::Dispatch(unsigned long request, unsigned char* arg) {
     case kBIOCSETWF:
       return SetFilter(request, As<bsd::Program>(arg));
     case bsd::kBIOCFLUSH: {
-      std::lock_guard<std::mutex> lock(mutex_);
-      ResetLocked();
+      std::unique_lock<std::mutex> lock(mutex_);
+      ResetLocked(lock);
       return 0;
     }
     case bsd::kBIOCPROMISC:
@@ -349,11 +349,11 @@ int Descriptor::SetInterface(const bsd::Ifreq& request) {
   if (error != 0) return error;  // ENXIO
   bool same_interface = false;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::unique_lock<std::mutex> lock(mutex_);
     if (store_ == nullptr) return EINVAL;  // ZBUF without registered buffers
     same_interface = attached_ && wanted.ifindex == interface_.ifindex;
     if (same_interface) {
-      ResetLocked();  // "Setting the same interface again runs only reset_d."
+      ResetLocked(lock);  // "Setting the same interface again runs only reset_d."
       return 0;
     }
   }
@@ -372,12 +372,12 @@ int Descriptor::SetInterface(const bsd::Ifreq& request) {
   if (was_attached) promiscuous_ = false;
   const bool writer_only = sysctl::OptimizeWriters() || writer_ != 0;  // §3, §8.15
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::unique_lock<std::mutex> lock(mutex_);
     attached_ = true;
     interface_ = wanted;
     on_writer_list_ = writer_only;
     if (writer_only) writer_ = 2;
-    ResetLocked();
+    ResetLocked(lock);
     WakeupLocked();
   }
   feed_ = std::move(feed);
@@ -395,7 +395,7 @@ int Descriptor::SetFilter(unsigned long request, const bsd::Program& program) {
     if (CopyIn(program.insns, code.data(), flen * sizeof(bsd::Insn)) != 0) return EINVAL;
     if (!ValidateFilter(code)) return EINVAL;
   }
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::unique_lock<std::mutex> lock(mutex_);
   if (request == kBIOCSETWF) {
     write_filter_ = std::move(code);
     return 0;
@@ -403,7 +403,7 @@ int Descriptor::SetFilter(unsigned long request, const bsd::Program& program) {
   const bool snaplen_only = request == bsd::kBIOCSETF && flen == 1 && code[0].code == 0x06;  // BPF_RET|BPF_K
   const bool empty = code.empty();
   read_filter_ = std::move(code);
-  if (request == bsd::kBIOCSETF) ResetLocked();  // §8.16: SETF flushes; SETFNR does not
+  if (request == bsd::kBIOCSETF) ResetLocked(lock);  // §8.16: SETF flushes; SETFNR does not
   // bpf_check_upgrade: an empty program never upgrades; pcap's lone "ret #k" snaplen filter
   // set with BIOCSETF needs a second BIOCSETF; anything else upgrades at once.
   bool upgrade = false;

@@ -6,7 +6,7 @@
 // --send CMD     command prefix that sends frames *to* the capture interface (from the peer);
 //                the probe appends "COUNT FIRSTSEQ FRAMESIZE 0"
 // --send-out CMD same, sending *out of* the capture interface (outbound frames)
-// Scenarios: errors, setbufmode, rotation, filter, direction, loopback, buffered, timeout, detach,
+// Scenarios: errors, setbufmode, rotation, fionread, filter, direction, loopback, buffered, timeout, detach,
 // promisc, unmap, writers, timestamps, stress.
 #include <errno.h>
 #include <fcntl.h>
@@ -636,6 +636,58 @@ void ScenarioRotation() {
   Fact("closed", 1);
 }
 
+int ReadableBytes(int fd) {
+  int n = -1;
+  if (Ioctl(fd, bsd::kFIONREAD, &n) != 0) Die("FIONREAD");
+  return n;
+}
+
+// bpf.c: bpfioctl() FIONREAD = bd_slen, plus bd_hlen while a hold buffer exists. 64-byte frames
+// make 90-byte records (hdrlen 26) padded to 96, so n records hold 96 * (n - 1) + 90 bytes.
+void ScenarioFionread() {
+  Zbufs z = MapZbufs(2 * kPage);
+  int fd = OpenZbufCapture(z);
+  Fact("zbuf.unattached", ReadableBytes(fd));
+  if (SetIf(fd, g_if) != 0) Die("SETIF");
+  unsigned sent = 0;
+  auto send = [&](int target, unsigned count) {
+    Send(g_send, count, sent);
+    sent += count;
+    WaitRecv(target, sent);
+  };
+  Fact("zbuf.empty", ReadableBytes(fd));
+  send(fd, 3);
+  Fact("zbuf.store_only", ReadableBytes(fd));
+  Rotate(fd);  // A (3 records) becomes the hold buffer
+  Fact("zbuf.hold_only", ReadableBytes(fd));
+  send(fd, 2);
+  Fact("zbuf.hold_and_store", ReadableBytes(fd));
+  Ack(z.a);  // acknowledged, but only the next packet (catchpacket) reclaims it
+  SleepMs(5);
+  Fact("zbuf.acked_unreclaimed", ReadableBytes(fd));
+  send(fd, 1);  // reclaims A; the store (B) now holds 3 records
+  Fact("zbuf.reclaimed", ReadableBytes(fd));
+  CloseFd(fd);
+  UnmapZbufs(z);
+
+  // Buffer mode, 4096-byte buffers: 42 records fit, the 43rd rotates.
+  fd = OpenBpf();
+  unsigned size = 4096;
+  if (Ioctl(fd, bsd::kBIOCSBLEN, &size) != 0) Die("BIOCSBLEN");
+  Fact("buffer.unattached", ReadableBytes(fd));
+  if (SetIf(fd, g_if) != 0) Die("SETIF");
+  sent = 0;
+  Fact("buffer.empty", ReadableBytes(fd));
+  send(fd, 3);
+  Fact("buffer.store_only", ReadableBytes(fd));
+  send(fd, 40);  // 43 records: 42 in the hold buffer, 1 in the store
+  Fact("buffer.hold_and_store", ReadableBytes(fd));
+  std::vector<unsigned char> buf(size);
+  Fact("buffer.read", read(fd, buf.data(), buf.size()));
+  Fact("buffer.after_read", ReadableBytes(fd));
+  CloseFd(fd);
+}
+
 // Filter accept/reject, snaplen from RET, bs_recv before the filter, SETF vs SETFNR.
 void ScenarioFilter() {
   Zbufs z = MapZbufs(2 * kPage);
@@ -1110,6 +1162,7 @@ int main(int argc, char** argv) {
   if (scenario == "errors") ScenarioErrors();
   else if (scenario == "setbufmode") ScenarioSetBufMode();
   else if (scenario == "rotation") ScenarioRotation();
+  else if (scenario == "fionread") ScenarioFionread();
   else if (scenario == "filter") ScenarioFilter();
   else if (scenario == "direction") ScenarioDirection();
   else if (scenario == "loopback") ScenarioLoopback();
