@@ -36,9 +36,16 @@ function buildProbe(): void {
   });
 }
 
-function runProbe(scenario: string, args: string[] = [], sysctls: string[] = []): Facts {
+// Scenarios that observe readiness with poll(2) check bpfpoll's rules, so they run the model
+// with poll readiness; the kqueue scenarios register the fd with epoll instead.
+function runProbe(
+  scenario: string,
+  args: string[] = [],
+  sysctls: string[] = [],
+  readiness: 'poll' | 'kqueue' = 'poll',
+): Facts {
   const sysctlArgs = sysctls.flatMap((s) => ['--sysctl', s]);
-  const result = spawnSync(withModel, [...sysctlArgs, '--', probe, scenario, ...args], {
+  const result = spawnSync(withModel, [...sysctlArgs, '--readiness', readiness, '--', probe, scenario, ...args], {
     encoding: 'utf8',
     timeout: 30_000,
   });
@@ -328,6 +335,64 @@ describe.skipIf(skipReason !== '')(`bpf model${skipReason ? ` (skipped: ${skipRe
     expect(f['buffer.hold_and_store']).toBe(String(Number(bytes(42)) + Number(bytes(1))));
     expect(f['buffer.read']).toBe(bytes(42));
     expect(f['buffer.after_read']).toBe(bytes(1));
+  });
+
+  describe('kqueue readiness: EVFILT_READ evaluated at registration, KNOTE and scan (bpf.c: filt_bpfread)', () => {
+    let f: Facts;
+    beforeAll(() => {
+      f = runProbe('kqueue', sendArgs(pair), [], 'kqueue');
+    });
+
+    it('an unattached or idle descriptor is not ready; a partial store is not ready', () => {
+      expect(f['unattached.ready']).toBe('0');
+      expect(f['attached_empty.ready']).toBe('0');
+      expect(f['store_only.ready']).toBe('0');
+    });
+
+    it('a BIOCROTZBUF rotation wakes nobody; a new registration reports it; an ack drops it', () => {
+      expect(f['rotzbuf.buflen']).toBe(String(2 * 96 + 90));
+      expect(f['rotzbuf.ready']).toBe('0');
+      expect(f['rotzbuf.poll_readable']).toBe('0');
+      expect(f['reregistered.ready']).toBe('1');
+      expect(f['reregistered.still_ready']).toBe('1');
+      expect(f['acked.dropped']).toBe('1');
+    });
+
+    it('catchpacket wakeups activate the knote: buffer-full rotation, immediate mode', () => {
+      expect(f['full_store.ready']).toBe('0');
+      expect(f['buffer_full_rotation.ready']).toBe('1');
+      expect(f['immediate_empty.ready']).toBe('0');
+      expect(f['immediate_packet.ready']).toBe('1');
+    });
+
+    it('the read timeout: armed by the filter, cancelled by any ioctl, its wakeup reports ready', () => {
+      expect(f['ioctl_cancelled_callout.ready']).toBe('0');
+      expect(f['callout_armed.ready']).toBe('0');
+      expect(f['timed_out_with_data.ready']).toBe('1');
+      expect(f['timed_out_empty.ready']).toBe('0');
+      expect(f['timed_out_packet.ready']).toBe('1');
+    });
+
+    it('poll readiness keeps the old rules: the same ROTZBUF and ioctl cases are readable', () => {
+      const p = runProbe('kqueue', sendArgs(pair), [], 'poll');
+      expect(p['unattached.ready']).toBe('1');
+      expect(p['rotzbuf.ready']).toBe('1');
+      expect(p['ioctl_cancelled_callout.ready']).toBe('1');
+    });
+  });
+
+  it('kqueue readiness: an interface departure with nothing ready wakes nobody, no EV_EOF', () => {
+    const doomed = [createVethPair(), createVethPair()];
+    try {
+      const f = runProbe('kqueue_detach', sendArgs(doomed[0]), [], 'kqueue');
+      expect(f['departed_empty.ready']).toBe('0');
+      expect(f['departed.getif']).toBe('EINVAL');
+      expect(f['departed_reregistered.ready']).toBe('0');
+      const p = runProbe('kqueue_detach', sendArgs(doomed[1]), [], 'poll');
+      expect(p['departed_empty.ready']).toBe('1'); // bpfpoll: POLLIN once bd_bif is NULL
+    } finally {
+      for (const d of doomed) d.destroy();
+    }
   });
 
   it('filter: accept/reject, snaplen from RET, bs_recv before the filter, SETF vs SETFNR (§3)', () => {

@@ -6,11 +6,12 @@
 // --send CMD     command prefix that sends frames *to* the capture interface (from the peer);
 //                the probe appends "COUNT FIRSTSEQ FRAMESIZE 0"
 // --send-out CMD same, sending *out of* the capture interface (outbound frames)
-// Scenarios: errors, setbufmode, rotation, fionread, filter, direction, loopback, buffered, timeout, detach,
+// Scenarios: errors, setbufmode, rotation, fionread, kqueue, kqueue_detach, filter, direction, loopback, buffered, timeout, detach,
 // promisc, unmap, writers, timestamps, stress.
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -688,6 +689,152 @@ void ScenarioFionread() {
   CloseFd(fd);
 }
 
+// ---------------------------------------------------------------------------------------
+// kqueue-like readiness (run with BPF_MODEL_READINESS=kqueue): epoll registrations of the fd
+// stand for kevent EV_ADD / EV_DELETE of EVFILT_READ.
+
+struct Watch {
+  int ep = -1;
+  int fd = -1;
+  explicit Watch(int watched) : ep(epoll_create1(EPOLL_CLOEXEC)), fd(watched) {
+    if (ep < 0) Die("epoll_create1");
+    Add();
+  }
+  ~Watch() { close(ep); }
+  void Add() {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0) Die("EPOLL_CTL_ADD");
+  }
+  void Remove() {
+    if (epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr) != 0) Die("EPOLL_CTL_DEL");
+  }
+  // What libuv's uv_poll_stop + uv_poll_start does on Linux: DEL, then ADD again.
+  void Reregister() {
+    Remove();
+    Add();
+  }
+  bool Ready(int timeout_ms) {
+    epoll_event ev{};
+    const int n = epoll_wait(ep, &ev, 1, timeout_ms);
+    if (n < 0) Die("epoll_wait");
+    return n == 1;
+  }
+};
+
+void ScenarioKqueue() {
+  unsigned sent = 0;
+  auto send = [&](int fd, unsigned count) {
+    const unsigned before = Stats(fd).recv;
+    Send(g_send, count, sent);
+    sent += count;
+    WaitRecv(fd, before + count);
+  };
+  {
+    // filt_bpfread answers bpf_ready(), which an unattached descriptor is not (bpfpoll differs).
+    Zbufs z = MapZbufs(2 * kPage);
+    int fd = OpenZbufCapture(z);
+    Watch w(fd);
+    Fact("unattached.ready", w.Ready(20));
+    CloseFd(fd);
+    UnmapZbufs(z);
+  }
+  {
+    Zbufs z = MapZbufs(2 * kPage);
+    int fd = OpenZbufCapture(z);
+    if (SetIf(fd, g_if) != 0) Die("SETIF");
+    Watch w(fd);
+    Fact("attached_empty.ready", w.Ready(20));
+    send(fd, 3);
+    Fact("store_only.ready", w.Ready(20));
+    Fact("rotzbuf.buflen", static_cast<long long>(Rotate(fd).buflen));  // bpf_ready() now, but no KNOTE
+    Fact("rotzbuf.ready", w.Ready(50));
+    Fact("rotzbuf.poll_readable", Readable(fd, 0));  // the eventfd mirrors the knote for poll(2) too
+    w.Reregister();  // kqueue_register evaluates the filter
+    Fact("reregistered.ready", w.Ready(20));
+    Fact("reregistered.still_ready", w.Ready(20));  // level-triggered: stays while ready
+    Ack(z.a);  // not ready any more: the next scan drops the knote
+    bool dropped = false;
+    for (int i = 0; i < 500 && !dropped; ++i) {
+      dropped = !w.Ready(0);
+      SleepMs(1);
+    }
+    Fact("acked.dropped", dropped);
+    CloseFd(fd);
+    UnmapZbufs(z);
+  }
+  {
+    // catchpacket's wakeup for a full store buffer (85 records fit in 2 pages).
+    Zbufs z = MapZbufs(2 * kPage);
+    int fd = OpenZbufCapture(z);
+    if (SetIf(fd, g_if) != 0) Die("SETIF");
+    Watch w(fd);
+    send(fd, 85);
+    Fact("full_store.ready", w.Ready(20));
+    send(fd, 1);
+    Fact("buffer_full_rotation.ready", w.Ready(200));
+    CloseFd(fd);
+    UnmapZbufs(z);
+  }
+  {
+    Zbufs z = MapZbufs(2 * kPage);
+    int fd = OpenZbufCapture(z);
+    if (IoctlU(fd, bsd::kBIOCIMMEDIATE, 1) != 0) Die("BIOCIMMEDIATE");
+    if (SetIf(fd, g_if) != 0) Die("SETIF");
+    Watch w(fd);
+    Fact("immediate_empty.ready", w.Ready(20));
+    send(fd, 1);
+    Fact("immediate_packet.ready", w.Ready(200));
+    CloseFd(fd);
+    UnmapZbufs(z);
+  }
+  {
+    // Read timeout: registration finds nothing ready and arms the callout (filt_bpfread).
+    Zbufs z = MapZbufs(2 * kPage);
+    int fd = OpenZbufCapture(z);
+    bsd::Timeval tv{0, 50000};
+    if (Ioctl(fd, bsd::kBIOCSRTIMEOUT, &tv) != 0) Die("BIOCSRTIMEOUT");
+    if (SetIf(fd, g_if) != 0) Die("SETIF");
+    Watch w(fd);
+    w.Reregister();  // the ioctls above left the callout idle; registration arms it
+    send(fd, 1);     // WaitRecv's BIOCGSTATS cancels the callout again: nothing re-arms it
+    Fact("ioctl_cancelled_callout.ready", w.Ready(200));
+    w.Reregister();  // arms it once more; nothing is ready yet
+    Fact("callout_armed.ready", w.Ready(0));
+    Fact("timed_out_with_data.ready", w.Ready(1000));  // bpf_timed_out: slen != 0, bpf_wakeup
+    w.Remove();
+    Rotate(fd);   // hands the record over; any ioctl also returns the state to BPF_IDLE
+    Ack(z.a);
+    w.Add();       // not ready: arms the callout; it expires with an empty store, no wakeup
+    SleepMs(120);
+    Fact("timed_out_empty.ready", w.Ready(0));
+    Send(g_send, 1, sent++);  // catchpacket in TIMED_OUT: a wakeup (no ioctl in between)
+    Fact("timed_out_packet.ready", w.Ready(1000));
+    CloseFd(fd);
+    UnmapZbufs(z);
+  }
+  Fact("sent", sent);
+}
+
+// Interface departure under kqueue readiness: bpfdetach's bpf_wakeup runs filt_bpfread, which
+// answers bpf_ready() without EV_EOF. --if names an interface the probe deletes.
+void ScenarioKqueueDetach() {
+  Zbufs z = MapZbufs(2 * kPage);
+  int fd = OpenZbufCapture(z);
+  if (SetIf(fd, g_if) != 0) Die("SETIF");
+  Watch w(fd);
+  std::string cmd = "env -u LD_PRELOAD ip link del " + g_if;
+  if (std::system(cmd.c_str()) != 0) Die("ip link del");
+  SleepMs(50);
+  Fact("departed_empty.ready", w.Ready(300));
+  bsd::Ifreq ifr{};
+  Fact("departed.getif", ErrName(Ioctl(fd, bsd::kBIOCGETIF, &ifr)));
+  w.Reregister();
+  Fact("departed_reregistered.ready", w.Ready(50));
+  CloseFd(fd);
+  UnmapZbufs(z);
+}
+
 // Filter accept/reject, snaplen from RET, bs_recv before the filter, SETF vs SETFNR.
 void ScenarioFilter() {
   Zbufs z = MapZbufs(2 * kPage);
@@ -1163,6 +1310,8 @@ int main(int argc, char** argv) {
   else if (scenario == "setbufmode") ScenarioSetBufMode();
   else if (scenario == "rotation") ScenarioRotation();
   else if (scenario == "fionread") ScenarioFionread();
+  else if (scenario == "kqueue") ScenarioKqueue();
+  else if (scenario == "kqueue_detach") ScenarioKqueueDetach();
   else if (scenario == "filter") ScenarioFilter();
   else if (scenario == "direction") ScenarioDirection();
   else if (scenario == "loopback") ScenarioLoopback();
