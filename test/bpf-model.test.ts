@@ -1,7 +1,7 @@
 // The userspace model of FreeBSD's /dev/bpf (test/bpf-model), exercised through the raw
 // syscall contract by test/bpf-model/probe.cc. Each expectation cites the section of
 // shared/design/freebsd-zbuf.md it checks. Needs root and `ip` (veth pairs in netns).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -394,6 +394,30 @@ describe.skipIf(skipReason !== '')(`bpf model${skipReason ? ` (skipped: ${skipRe
       for (const d of doomed) d.destroy();
     }
   });
+
+  it('the feed never shows frames of other interfaces, even while they carry a flood', async () => {
+    const background = spawn(path.join(root, 'scripts', 'background-traffic'), ['--seconds', '60'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise<void>((resolve) => background.once('exit', () => resolve()));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        background.stdout.on('data', (chunk: Buffer) => {
+          if (chunk.toString().includes('interface ')) resolve();
+        });
+        background.once('exit', (code) => reject(new Error(`scripts/background-traffic exited with ${code}`)));
+      });
+      const f = runProbe('isolation', sendArgs(pair));
+      expect(f['isolation.foreign']).toBe('0');
+      expect(f['isolation.unknown']).toBe('0');
+      expect(f['isolation.recv_quiet']).toBe('0');
+      expect(f['isolation.own']).toBe('10');
+      expect(f['isolation.recv_last']).toBe('10');
+    } finally {
+      background.kill('SIGTERM');
+      await exited;
+    }
+  }, 60_000);
 
   it('filter: accept/reject, snaplen from RET, bs_recv before the filter, SETF vs SETFNR (§3)', () => {
     const f = runProbe('filter', sendArgs(pair));

@@ -6,7 +6,7 @@
 // --send CMD     command prefix that sends frames *to* the capture interface (from the peer);
 //                the probe appends "COUNT FIRSTSEQ FRAMESIZE 0"
 // --send-out CMD same, sending *out of* the capture interface (outbound frames)
-// Scenarios: errors, setbufmode, rotation, fionread, kqueue, kqueue_detach, filter, direction, loopback, buffered, timeout, detach,
+// Scenarios: errors, setbufmode, rotation, fionread, kqueue, kqueue_detach, isolation, filter, direction, loopback, buffered, timeout, detach,
 // promisc, unmap, writers, timestamps, stress.
 #include <errno.h>
 #include <fcntl.h>
@@ -835,6 +835,49 @@ void ScenarioKqueueDetach() {
   UnmapZbufs(z);
 }
 
+// The feed sees only the attached interface: run while other interfaces carry traffic (frames
+// numbered from 0x40000000). Attaches and detaches many times, each time counting what
+// arrived on the quiet interface; the last attachment also receives 10 frames of its own.
+void ScenarioIsolation() {
+  const unsigned kCycles = 40, kOwn = 10, kOwnBase = 1000;
+  unsigned long long recv_quiet = 0, foreign = 0, own = 0, unknown = 0, recv_last = 0;
+  for (unsigned cycle = 0; cycle < kCycles; ++cycle) {
+    const bool last = cycle + 1 == kCycles;
+    Zbufs z = MapZbufs(16 * kPage);
+    int fd = OpenZbufCapture(z);
+    if (SetIf(fd, g_if) != 0) Die("SETIF");
+    if (last) {
+      Send(g_send, kOwn, kOwnBase);
+      WaitRecv(fd, kOwn);
+      SleepMs(20);
+    } else {
+      SleepMs(3);
+    }
+    const unsigned recv = Stats(fd).recv;
+    (last ? recv_last : recv_quiet) += recv;
+    Rotate(fd);
+    const unsigned char* data = z.a + bsd::kZbufHeaderSize;
+    const unsigned len = KernelLen(z.a);
+    for (unsigned off = 0; off + 26 <= len;) {
+      bsd::ExtendedHeader h;
+      std::memcpy(&h, data + off, 26);
+      const long seq = FrameSeq(data + off + h.hdrlen, h.caplen);
+      if (seq >= 0x40000000L) ++foreign;
+      else if (seq >= kOwnBase && seq < kOwnBase + kOwn) ++own;
+      else ++unknown;
+      off = (off + h.hdrlen + h.caplen + 7) & ~7u;
+    }
+    CloseFd(fd);
+    UnmapZbufs(z);
+  }
+  Fact("isolation.cycles", kCycles);
+  Fact("isolation.recv_quiet", static_cast<long long>(recv_quiet));
+  Fact("isolation.recv_last", static_cast<long long>(recv_last));
+  Fact("isolation.foreign", static_cast<long long>(foreign));
+  Fact("isolation.own", static_cast<long long>(own));
+  Fact("isolation.unknown", static_cast<long long>(unknown));
+}
+
 // Filter accept/reject, snaplen from RET, bs_recv before the filter, SETF vs SETFNR.
 void ScenarioFilter() {
   Zbufs z = MapZbufs(2 * kPage);
@@ -1312,6 +1355,7 @@ int main(int argc, char** argv) {
   else if (scenario == "fionread") ScenarioFionread();
   else if (scenario == "kqueue") ScenarioKqueue();
   else if (scenario == "kqueue_detach") ScenarioKqueueDetach();
+  else if (scenario == "isolation") ScenarioIsolation();
   else if (scenario == "filter") ScenarioFilter();
   else if (scenario == "direction") ScenarioDirection();
   else if (scenario == "loopback") ScenarioLoopback();
