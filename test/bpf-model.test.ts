@@ -532,6 +532,32 @@ describe.skipIf(skipReason !== '')(`bpf model${skipReason ? ` (skipped: ${skipRe
     expect(f['setfnr.recv']).toBe('3');
   });
 
+  it('net.bpf.optimize_writers: which filters, set when, lift a descriptor off the writer-only list (bpf.c)', () => {
+    const f = runProbe('writers_order', sendArgs(pair));
+    const expectCase = (name: string, attached: string, after?: string) => {
+      expect(f[`w.${name}.attached`], name).toBe(attached);
+      if (after !== undefined) expect(f[`w.${name}.after`], name).toBe(after);
+    };
+    // bpf_attachd with the sysctl on: writer-only whatever filter came before.
+    expectCase('setfnr_before', '0');
+    expectCase('setf_before', '0');
+    expectCase('setfnr_before_then_setfnr_after', '0', '3');
+    // bpf_check_upgrade after the attach: any non-empty program, except pcap's lone `ret #k`
+    // via BIOCSETF (bd_writer 2 -> 1); never an empty one or a write filter.
+    expectCase('setf_after', '0', '3');
+    expectCase('setfnr_snap_after', '0', '3');
+    expectCase('setf_snap_after', '0', '0');
+    expectCase('setfnr_empty_after', '0', '0');
+    expectCase('setwf_after', '0', '0');
+    // Sysctl off: readers attach as readers; O_WRONLY (bd_writer = 2 at open) stays a writer
+    // until a filter upgrades it, before or after the attach.
+    expectCase('off_setfnr_before', '3');
+    expectCase('off_no_filter', '3');
+    expectCase('off_wronly', '0');
+    expectCase('off_wronly_setf_before', '3');
+    expectCase('off_wronly_setf_after', '0', '3');
+  });
+
   it('concurrency: a §9 consumer under a flood, with ioctls from another thread, loses nothing silently', () => {
     const f = runProbe('stress', sendArgs(pair));
     expect(f['stress.balanced']).toBe('1'); // delivered + bs_drop == bs_recv

@@ -370,7 +370,11 @@ int Descriptor::SetInterface(const bsd::Ifreq& request) {
   }
   StopFeed();
   if (was_attached) promiscuous_ = false;
-  const bool writer_only = sysctl::OptimizeWriters() || writer_ != 0;  // §3, §8.15
+  // bpf.c: bpf_attachd(): op_w = V_bpf_optimize_writers || d->bd_writer, sampled at each
+  // attach; a writer-only descriptor goes on bif_wlist (bpf_mtap never sees it, so not even
+  // bs_recv counts) with bd_writer = 2. A read filter set before this finds bd_writer == 0 in
+  // bpf_check_upgrade and changes nothing, so it does not keep the descriptor off the list.
+  const bool writer_only = sysctl::OptimizeWriters() || writer_ != 0;
   {
     std::unique_lock<std::mutex> lock(mutex_);
     attached_ = true;
@@ -385,7 +389,7 @@ int Descriptor::SetInterface(const bsd::Ifreq& request) {
   return 0;
 }
 
-// §3 filter rules and §8.15 bpf_check_upgrade.
+// §3 filter rules; bpf.c: bpf_setf().
 int Descriptor::SetFilter(unsigned long request, const bsd::Program& program) {
   const std::uint32_t flen = program.len;
   const long max = sysctl::MaxInsns();
@@ -404,8 +408,11 @@ int Descriptor::SetFilter(unsigned long request, const bsd::Program& program) {
   const bool empty = code.empty();
   read_filter_ = std::move(code);
   if (request == bsd::kBIOCSETF) ResetLocked(lock);  // §8.16: SETF flushes; SETFNR does not
-  // bpf_check_upgrade: an empty program never upgrades; pcap's lone "ret #k" snaplen filter
-  // set with BIOCSETF needs a second BIOCSETF; anything else upgrades at once.
+  // bpf.c: bpf_setf() -> bpf_check_upgrade(), for BIOCSETF and BIOCSETFNR (BIOCSETWF returned
+  // above): nothing while bd_writer == 0 or for an empty program (fcode == NULL); pcap's lone
+  // "ret #k" set with BIOCSETF only decrements bd_writer, upgrading when it reaches 0; any
+  // other program upgrades at once. An upgrade sets bd_writer = 0 and, when attached, moves
+  // the descriptor from bif_wlist to bif_dlist; unattached, it only marks it a reader.
   bool upgrade = false;
   if (writer_ != 0 && !empty) upgrade = !snaplen_only || --writer_ == 0;
   if (upgrade) {

@@ -6,7 +6,8 @@
 // --send CMD     command prefix that sends frames *to* the capture interface (from the peer);
 //                the probe appends "COUNT FIRSTSEQ FRAMESIZE 0"
 // --send-out CMD same, sending *out of* the capture interface (outbound frames)
-// Scenarios: errors, setbufmode, rotation, fionread, kqueue, kqueue_detach, isolation, filter, direction, loopback, buffered, timeout, detach,
+// Scenarios: errors, setbufmode, rotation, fionread, kqueue, kqueue_detach, isolation, filter,
+// writers_order, direction, loopback, buffered, timeout, detach,
 // promisc, unmap, writers, timestamps, stress.
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +35,7 @@ namespace bsd = zbpf::freebsd;
 constexpr std::size_t kPage = 4096;
 constexpr unsigned long kBIOCGRTIMEOUT = bsd::Ioc(bsd::kIocOut, 'B', 110, sizeof(bsd::Timeval));
 constexpr unsigned long kBIOCLOCK = bsd::Ioc(bsd::kIocVoid, 'B', 122, 0);
+constexpr unsigned long kBIOCSETWF = bsd::Ioc(bsd::kIocIn, 'B', 123, sizeof(bsd::Program));
 constexpr unsigned long kBIOCUNKNOWN = bsd::Ioc(bsd::kIocVoid, 'B', 200, 0);
 constexpr unsigned long kFIONBIO = bsd::Ioc(bsd::kIocIn, 'f', 126, sizeof(int));
 
@@ -1245,6 +1247,71 @@ void ScenarioWriters() {
   UnmapZbufs(z);
 }
 
+// bpf.c: bpf_attachd() puts a descriptor on the writer-only list when net.bpf.optimize_writers
+// is set or bd_writer != 0 (bpfopen sets 2 without FREAD), and resets bd_writer to 2 there;
+// bpf_setf() -> bpf_check_upgrade() lifts it off with a non-empty BIOCSETF/BIOCSETFNR program
+// (a lone "ret #k" via BIOCSETF only on its second time). A filter set before the attach finds
+// bd_writer == 0 and does nothing, so the attach still lands on the writer-only list.
+void ScenarioWritersOrder() {
+  const char* saved = getenv("BPF_MODEL_SYSCTLS");
+  const std::string sysctls = saved != nullptr ? saved : "";
+  auto with_optimize = [&](bool on) {
+    setenv("BPF_MODEL_SYSCTLS", (sysctls + (on ? " net.bpf.optimize_writers=1" : " net.bpf.optimize_writers=0")).c_str(), 1);
+  };
+  unsigned seq = 0;
+  auto recv_after_send = [&](int fd) {
+    const unsigned before = Stats(fd).recv;
+    Send(g_send, 3, seq);
+    seq += 3;
+    SleepMs(30);
+    return Stats(fd).recv - before;
+  };
+  auto whole = Program({{kLdLen, 0, 0, 0}, {kRetA, 0, 0, 0}});
+  auto snap = Program({{kRetK, 0, 0, 0xffffffff}});
+  std::vector<bsd::Insn> none;
+  struct Case {
+    const char* name;
+    bool optimize;
+    int open_flags;
+    unsigned long before_request;  // 0: no filter before BIOCSETIF
+    std::vector<bsd::Insn>* before;
+    unsigned long after_request;   // 0: no filter after
+    std::vector<bsd::Insn>* after;
+  };
+  const Case cases[] = {
+      {"setfnr_before", true, O_RDWR, bsd::kBIOCSETFNR, &whole, 0, nullptr},
+      {"setf_before", true, O_RDWR, bsd::kBIOCSETF, &whole, 0, nullptr},
+      {"setfnr_before_then_setfnr_after", true, O_RDWR, bsd::kBIOCSETFNR, &whole, bsd::kBIOCSETFNR, &whole},
+      {"setf_after", true, O_RDWR, 0, nullptr, bsd::kBIOCSETF, &whole},
+      {"setfnr_snap_after", true, O_RDWR, 0, nullptr, bsd::kBIOCSETFNR, &snap},
+      {"setf_snap_after", true, O_RDWR, 0, nullptr, bsd::kBIOCSETF, &snap},
+      {"setfnr_empty_after", true, O_RDWR, 0, nullptr, bsd::kBIOCSETFNR, &none},
+      {"setwf_after", true, O_RDWR, 0, nullptr, kBIOCSETWF, &whole},
+      {"off_setfnr_before", false, O_RDWR, bsd::kBIOCSETFNR, &whole, 0, nullptr},
+      {"off_no_filter", false, O_RDWR, 0, nullptr, 0, nullptr},
+      {"off_wronly", false, O_WRONLY, 0, nullptr, 0, nullptr},
+      {"off_wronly_setf_before", false, O_WRONLY, bsd::kBIOCSETF, &whole, 0, nullptr},
+      {"off_wronly_setf_after", false, O_WRONLY, 0, nullptr, bsd::kBIOCSETF, &whole},
+  };
+  for (const Case& c : cases) {
+    with_optimize(c.optimize);
+    int fd = open("/dev/bpf", c.open_flags | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) Die("open /dev/bpf");
+    unsigned size = 8192;
+    if (Ioctl(fd, bsd::kBIOCSBLEN, &size) != 0) Die("BIOCSBLEN");
+    const std::string prefix = std::string("w.") + c.name;
+    if (c.before_request != 0) Fact(prefix + ".before_err", ErrName(SetFilter(fd, c.before_request, *c.before)));
+    if (SetIf(fd, g_if) != 0) Die("SETIF");
+    Fact(prefix + ".attached", recv_after_send(fd));
+    if (c.after_request != 0) {
+      Fact(prefix + ".after_err", ErrName(SetFilter(fd, c.after_request, *c.after)));
+      Fact(prefix + ".after", recv_after_send(fd));
+    }
+    CloseFd(fd);
+  }
+  setenv("BPF_MODEL_SYSCTLS", sysctls.c_str(), 1);
+}
+
 // A §9 consumer (check next, parse, ack, flip; ROTZBUF on timeout) racing a flood of frames
 // while another thread issues ioctls: every packet is delivered once, in order, or counted.
 void ScenarioStress() {
@@ -1365,6 +1432,7 @@ int main(int argc, char** argv) {
   else if (scenario == "promisc") ScenarioPromisc();
   else if (scenario == "unmap") ScenarioUnmap();
   else if (scenario == "writers") ScenarioWriters();
+  else if (scenario == "writers_order") ScenarioWritersOrder();
   else if (scenario == "timestamps") ScenarioTimestamps();
   else if (scenario == "stress") ScenarioStress();
   else {
