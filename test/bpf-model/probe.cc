@@ -1256,7 +1256,8 @@ void ScenarioWritersOrder() {
   const char* saved = getenv("BPF_MODEL_SYSCTLS");
   const std::string sysctls = saved != nullptr ? saved : "";
   auto with_optimize = [&](bool on) {
-    setenv("BPF_MODEL_SYSCTLS", (sysctls + (on ? " net.bpf.optimize_writers=1" : " net.bpf.optimize_writers=0")).c_str(), 1);
+    const std::string setting = on ? " net.bpf.optimize_writers=1" : " net.bpf.optimize_writers=0";
+    setenv("BPF_MODEL_SYSCTLS", (sysctls + setting).c_str(), 1);
   };
   unsigned seq = 0;
   auto recv_after_send = [&](int fd) {
