@@ -1,7 +1,7 @@
 // The userspace model of FreeBSD's /dev/bpf (test/bpf-model), exercised through the raw
 // syscall contract by test/bpf-model/probe.cc. Each expectation cites the section of
 // docs/freebsd-kernel.md it checks. Needs root and `ip` (veth pairs in netns).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,9 +36,16 @@ function buildProbe(): void {
   });
 }
 
-function runProbe(scenario: string, args: string[] = [], sysctls: string[] = []): Facts {
+// Scenarios that observe readiness with poll(2) check bpfpoll's rules, so they run the model
+// with poll readiness; the kqueue scenarios register the fd with epoll instead.
+function runProbe(
+  scenario: string,
+  args: string[] = [],
+  sysctls: string[] = [],
+  readiness: 'poll' | 'kqueue' = 'poll',
+): Facts {
   const sysctlArgs = sysctls.flatMap((s) => ['--sysctl', s]);
-  const result = spawnSync(withModel, [...sysctlArgs, '--', probe, scenario, ...args], {
+  const result = spawnSync(withModel, [...sysctlArgs, '--readiness', readiness, '--', probe, scenario, ...args], {
     encoding: 'utf8',
     timeout: 30_000,
   });
@@ -312,6 +319,106 @@ describe.skipIf(skipReason !== '')(`bpf model${skipReason ? ` (skipped: ${skipRe
     expect(f['flush.drop']).toBe('0');
   });
 
+  it('FIONREAD: bd_slen, plus bd_hlen while a hold buffer exists, acknowledged or not (bpf.c: bpfioctl)', () => {
+    const f = runProbe('fionread', sendArgs(pair));
+    const bytes = (records: number) => String(records === 0 ? 0 : 96 * (records - 1) + 90);
+    expect(f['zbuf.unattached']).toBe('0');
+    expect(f['zbuf.empty']).toBe('0');
+    expect(f['zbuf.store_only']).toBe(bytes(3));
+    expect(f['zbuf.hold_only']).toBe(bytes(3));
+    expect(f['zbuf.hold_and_store']).toBe(String(Number(bytes(3)) + Number(bytes(2))));
+    expect(f['zbuf.acked_unreclaimed']).toBe(String(Number(bytes(3)) + Number(bytes(2))));
+    expect(f['zbuf.reclaimed']).toBe(bytes(3));
+    expect(f['buffer.unattached']).toBe('0');
+    expect(f['buffer.empty']).toBe('0');
+    expect(f['buffer.store_only']).toBe(bytes(3));
+    expect(f['buffer.hold_and_store']).toBe(String(Number(bytes(42)) + Number(bytes(1))));
+    expect(f['buffer.read']).toBe(bytes(42));
+    expect(f['buffer.after_read']).toBe(bytes(1));
+  });
+
+  describe('kqueue readiness: EVFILT_READ evaluated at registration, KNOTE and scan (bpf.c: filt_bpfread)', () => {
+    let f: Facts;
+    beforeAll(() => {
+      f = runProbe('kqueue', sendArgs(pair), [], 'kqueue');
+    });
+
+    it('an unattached or idle descriptor is not ready; a partial store is not ready', () => {
+      expect(f['unattached.ready']).toBe('0');
+      expect(f['attached_empty.ready']).toBe('0');
+      expect(f['store_only.ready']).toBe('0');
+    });
+
+    it('a BIOCROTZBUF rotation wakes nobody; a new registration reports it; an ack drops it', () => {
+      expect(f['rotzbuf.buflen']).toBe(String(2 * 96 + 90));
+      expect(f['rotzbuf.ready']).toBe('0');
+      expect(f['rotzbuf.poll_readable']).toBe('0');
+      expect(f['reregistered.ready']).toBe('1');
+      expect(f['reregistered.still_ready']).toBe('1');
+      expect(f['acked.dropped']).toBe('1');
+    });
+
+    it('catchpacket wakeups activate the knote: buffer-full rotation, immediate mode', () => {
+      expect(f['full_store.ready']).toBe('0');
+      expect(f['buffer_full_rotation.ready']).toBe('1');
+      expect(f['immediate_empty.ready']).toBe('0');
+      expect(f['immediate_packet.ready']).toBe('1');
+    });
+
+    it('the read timeout: armed by the filter, cancelled by any ioctl, its wakeup reports ready', () => {
+      expect(f['ioctl_cancelled_callout.ready']).toBe('0');
+      expect(f['callout_armed.ready']).toBe('0');
+      expect(f['timed_out_with_data.ready']).toBe('1');
+      expect(f['timed_out_empty.ready']).toBe('0');
+      expect(f['timed_out_packet.ready']).toBe('1');
+    });
+
+    it('poll readiness keeps the old rules: the same ROTZBUF and ioctl cases are readable', () => {
+      const p = runProbe('kqueue', sendArgs(pair), [], 'poll');
+      expect(p['unattached.ready']).toBe('1');
+      expect(p['rotzbuf.ready']).toBe('1');
+      expect(p['ioctl_cancelled_callout.ready']).toBe('1');
+    });
+  });
+
+  it('kqueue readiness: an interface departure with nothing ready wakes nobody, no EV_EOF', () => {
+    const doomed = [createVethPair(), createVethPair()];
+    try {
+      const f = runProbe('kqueue_detach', sendArgs(doomed[0]), [], 'kqueue');
+      expect(f['departed_empty.ready']).toBe('0');
+      expect(f['departed.getif']).toBe('EINVAL');
+      expect(f['departed_reregistered.ready']).toBe('0');
+      const p = runProbe('kqueue_detach', sendArgs(doomed[1]), [], 'poll');
+      expect(p['departed_empty.ready']).toBe('1'); // bpfpoll: POLLIN once bd_bif is NULL
+    } finally {
+      for (const d of doomed) d.destroy();
+    }
+  });
+
+  it('the feed never shows frames of other interfaces, even while they carry a flood', async () => {
+    const background = spawn(path.join(root, 'scripts', 'background-traffic'), ['--seconds', '60'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise<void>((resolve) => background.once('exit', () => resolve()));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        background.stdout.on('data', (chunk: Buffer) => {
+          if (chunk.toString().includes('interface ')) resolve();
+        });
+        background.once('exit', (code) => reject(new Error(`scripts/background-traffic exited with ${code}`)));
+      });
+      const f = runProbe('isolation', sendArgs(pair));
+      expect(f['isolation.foreign']).toBe('0');
+      expect(f['isolation.unknown']).toBe('0');
+      expect(f['isolation.recv_quiet']).toBe('0');
+      expect(f['isolation.own']).toBe('10');
+      expect(f['isolation.recv_last']).toBe('10');
+    } finally {
+      background.kill('SIGTERM');
+      await exited;
+    }
+  }, 60_000);
+
   it('filter: accept/reject, snaplen from RET, bs_recv before the filter, SETF vs SETFNR (§3)', () => {
     const f = runProbe('filter', sendArgs(pair));
     expect(f.setf).toBe('0');
@@ -423,6 +530,32 @@ describe.skipIf(skipReason !== '')(`bpf model${skipReason ? ` (skipped: ${skipRe
     expect(f['second_snap_setf.recv']).toBe('3');
     expect(f['empty_setf.recv']).toBe('0');
     expect(f['setfnr.recv']).toBe('3');
+  });
+
+  it('net.bpf.optimize_writers: which filters, set when, lift a descriptor off the writer-only list (bpf.c)', () => {
+    const f = runProbe('writers_order', sendArgs(pair));
+    const expectCase = (name: string, attached: string, after?: string) => {
+      expect(f[`w.${name}.attached`], name).toBe(attached);
+      if (after !== undefined) expect(f[`w.${name}.after`], name).toBe(after);
+    };
+    // bpf_attachd with the sysctl on: writer-only whatever filter came before.
+    expectCase('setfnr_before', '0');
+    expectCase('setf_before', '0');
+    expectCase('setfnr_before_then_setfnr_after', '0', '3');
+    // bpf_check_upgrade after the attach: any non-empty program, except pcap's lone `ret #k`
+    // via BIOCSETF (bd_writer 2 -> 1); never an empty one or a write filter.
+    expectCase('setf_after', '0', '3');
+    expectCase('setfnr_snap_after', '0', '3');
+    expectCase('setf_snap_after', '0', '0');
+    expectCase('setfnr_empty_after', '0', '0');
+    expectCase('setwf_after', '0', '0');
+    // Sysctl off: readers attach as readers; O_WRONLY (bd_writer = 2 at open) stays a writer
+    // until a filter upgrades it, before or after the attach.
+    expectCase('off_setfnr_before', '3');
+    expectCase('off_no_filter', '3');
+    expectCase('off_wronly', '0');
+    expectCase('off_wronly_setf_before', '3');
+    expectCase('off_wronly_setf_after', '0', '3');
   });
 
   it('concurrency: a §9 consumer under a flood, with ioctls from another thread, loses nothing silently', () => {

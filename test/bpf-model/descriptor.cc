@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "filter.h"
@@ -23,10 +24,20 @@ namespace {
 constexpr std::uint32_t kSizeofBpfHdr = offsetof(bsd::ExtendedHeader, hdrlen) + sizeof(std::uint16_t);
 static_assert(kSizeofBpfHdr == 26);
 
+// BPF_MODEL_READINESS: "poll", or "kqueue" (the default: libuv uses kqueue on FreeBSD).
+Descriptor::Readiness ReadinessFromEnvironment() {
+  const char* value = std::getenv("BPF_MODEL_READINESS");
+  if (value == nullptr || *value == '\0' || std::strcmp(value, "kqueue") == 0) return Descriptor::Readiness::kKqueue;
+  if (std::strcmp(value, "poll") == 0) return Descriptor::Readiness::kPoll;
+  Trace("BPF_MODEL_READINESS=%s is neither poll nor kqueue: using kqueue", value);
+  return Descriptor::Readiness::kKqueue;
+}
+
 }  // namespace
 
 Descriptor::Descriptor(int event_fd, bool readable, bool write_only)
     : event_fd_(event_fd),
+      readiness_(ReadinessFromEnvironment()),
       // §3 "bd_bufsize = net.bpf.bufsize" (bpf_buffer_init at open).
       buffer_size_(static_cast<std::uint32_t>(sysctl::BufSize())),
       // §3 opened without FREAD (O_WRONLY): writer-only (bd_writer = 2).
@@ -60,8 +71,10 @@ void Descriptor::Close() {
   StopFeed();
   // Nothing can write packets any more: drop the buffers and the model's mappings of the
   // user's memory. The user's own mappings are never touched (§8.12 "The kernel never
-  // unmaps user memory").
-  std::lock_guard<std::mutex> lock(mutex_);
+  // unmaps user memory"). FreeBSD cannot run bpf_dtor during a read (the read holds a
+  // reference to the file); here a read copying the hold buffer out is waited for instead.
+  std::unique_lock<std::mutex> lock(mutex_);
+  WaitHoldBufferLocked(lock);
   store_ = hold_ = free_ = nullptr;
   buffers_[0].reset();
   buffers_[1].reset();
@@ -104,8 +117,10 @@ void Descriptor::InterfaceDeparted() {
   // left as it was (only a non-departure detach clears it), so a later BIOCPROMISC after
   // re-attaching is a no-op, as in FreeBSD.
   attached_ = false;
+  // bpfpoll answers POLLIN at once for a detached descriptor; a knote is only evaluated by the
+  // KNOTE in this bpf_wakeup, and filt_bpfread answers bpf_ready() alone (no EV_EOF).
   WakeupLocked();
-  PublishReadinessLocked();  // §8.10: poll reports readable at once
+  PublishReadinessLocked();
 }
 
 void Descriptor::Tick() {
@@ -230,9 +245,26 @@ void Descriptor::ReclaimHoldBufferLocked() {
   if (free_ != nullptr) free_->assigned = false;
 }
 
+// The `while (d->bd_hbuf_in_use) mtx_sleep(...)` loops of bpf.c (bpfread, reset_d, the
+// FIONREAD case of bpfioctl): wait until a concurrent bpfread has copied the hold buffer out.
+void Descriptor::WaitHoldBufferLocked(std::unique_lock<std::mutex>& lock) {
+  hold_released_.wait(lock, [this] { return !hold_in_use_; });
+}
+
+// bpf.c: bpfioctl(), case FIONREAD: bd_slen is read first, then the descriptor waits out a
+// read in progress, then adds bd_hlen if a hold buffer (still) exists. A zero-copy hold
+// buffer the user has acknowledged still counts until catchpacket or reset_d reclaims it.
+int Descriptor::ReadableBytesLocked(std::unique_lock<std::mutex>& lock) {
+  std::uint32_t n = store_len_;
+  WaitHoldBufferLocked(lock);
+  if (hold_ != nullptr) n += hold_len_;
+  return static_cast<int>(n);
+}
+
 // reset_d (§3 BIOCFLUSH): free the hold buffer only if acknowledged (ZBUF) or always
 // (BUFFER); discard store data only if that buffer is not user-owned; zero the counters.
-void Descriptor::ResetLocked() {
+void Descriptor::ResetLocked(std::unique_lock<std::mutex>& lock) {
+  WaitHoldBufferLocked(lock);  // bpf.c: reset_d() sleeps while bd_hbuf_in_use
   if (hold_ != nullptr && (buffer_mode_ != bsd::kBufModeZbuf || CanFreeHoldBufferLocked())) {
     ReclaimHoldBufferLocked();
   }
@@ -248,11 +280,44 @@ bool Descriptor::ReadyLocked() const {
   return (immediate_ || timeout_state_ == TimeoutState::kTimedOut) && store_len_ != 0;
 }
 
-// bpf_wakeup (§4 "Wakeups"): cancels a pending callout and wakes sleepers. Pollers see the
-// change through the readiness evaluation that follows every model entry point.
+// bpf.c: bpf_wakeup(): cancels a pending callout, wakes sleepers, selwakeup for pollers (who
+// see it through the evaluation that follows every model entry point), then
+// KNOTE_LOCKED(&d->bd_sel.si_note, 0): each registered knote runs filt_bpfread, and is
+// activated if that answers true (kern_event.c: knote()); an active knote stays active.
 void Descriptor::WakeupLocked() {
   if (timeout_state_ == TimeoutState::kWaiting) timeout_state_ = TimeoutState::kIdle;
   readers_.notify_all();
+  if (readiness_ == Readiness::kKqueue && !registrations_.empty() && FilterReadLocked()) knote_active_ = true;
+}
+
+// bpf.c: filt_bpfread(): bpf_ready(); when not ready and a read timeout is set, arms the
+// callout from BPF_IDLE (callout_reset, BPF_WAITING). A detached descriptor gets no EV_EOF.
+bool Descriptor::FilterReadLocked() {
+  const bool ready = ReadyLocked();
+  if (!ready && timeout_ticks_ > 0 && timeout_state_ == TimeoutState::kIdle) {
+    timeout_state_ = TimeoutState::kWaiting;
+    timeout_deadline_ = Clock::now() + std::chrono::milliseconds(timeout_ticks_);
+  }
+  return ready;
+}
+
+// kern_event.c: kqueue_register() runs the filter of a knote it adds (EV_ADD; libuv adds
+// EVFILT_READ whenever uv_poll_start follows a stop) and activates it if that answers true.
+// Removing the last registration (EV_DELETE) drops the knote.
+void Descriptor::Register(int epfd, bool reading) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (closed_) return;
+  auto it = std::find(registrations_.begin(), registrations_.end(), epfd);
+  if (!reading) {
+    if (it != registrations_.end()) registrations_.erase(it);
+    if (registrations_.empty()) knote_active_ = false;
+    Trace("fd %d: reader unregistered from epoll fd %d", event_fd_, epfd);
+  } else {
+    if (it == registrations_.end()) registrations_.push_back(epfd);
+    if (readiness_ == Readiness::kKqueue && FilterReadLocked()) knote_active_ = true;
+    Trace("fd %d: reader registered on epoll fd %d, knote %s", event_fd_, epfd, knote_active_ ? "active" : "inactive");
+  }
+  EvaluateLocked();
 }
 
 // bpf_hdrlen (§1): BPF_WORDALIGN(h + 26) - h, i.e. 26 for Ethernet, 32 for h = 0.
@@ -261,34 +326,40 @@ std::uint32_t Descriptor::HeaderLengthLocked() const {
   return WordAlign(h + kSizeofBpfHdr) - h;
 }
 
-// What bpfpoll() would do if called now (§4 "poll / select", "BIOCSRTIMEOUT in ZBUF
-// mode"). The model cannot see the user's epoll/poll calls on its eventfd, so it assumes a
-// poller is always present (libuv keeps the fd registered): when not ready and a read
-// timeout is set, the callout is armed; when it expires in WAITING the state becomes
-// TIMED_OUT (bpf_timed_out), with a wakeup if the store buffer holds data.
+// The callout (bpf_timed_out) and the part of readiness the model must evaluate by itself,
+// after every model entry point and on the feed thread's ~1 ms tick.
+// poll: what bpfpoll() would do if called now. The model cannot see the user's poll calls, so
+// it assumes a poller is always present: when not ready and a read timeout is set, the
+// callout is armed. A thread blocked in read(2) is not polling and arms nothing.
+// kqueue: the scan of kern_event.c: kqueue_scan(): an active level-triggered knote is
+// re-evaluated (filt_bpfread, which arms the callout when not ready) and leaves the active
+// list once it answers false; an inactive knote is evaluated only by KNOTE or registration.
 void Descriptor::EvaluateLocked() {
   if (closed_) return;
-  if (attached_) {
-    const Clock::time_point now = Clock::now();
-    if (timeout_state_ == TimeoutState::kWaiting && now >= timeout_deadline_) {
-      timeout_state_ = TimeoutState::kTimedOut;
-      if (store_len_ != 0) WakeupLocked();
+  const Clock::time_point now = Clock::now();
+  // bpf.c: bpf_timed_out(): WAITING becomes TIMED_OUT, with a wakeup if the store has data.
+  if (timeout_state_ == TimeoutState::kWaiting && now >= timeout_deadline_) {
+    timeout_state_ = TimeoutState::kTimedOut;
+    if (store_len_ != 0) WakeupLocked();
+  }
+  if (readiness_ == Readiness::kKqueue) {
+    if (knote_active_ && !FilterReadLocked()) {
+      knote_active_ = false;
+      Trace("fd %d: knote left the active list", event_fd_);
     }
-    // A thread blocked in read(2) is not polling, so it arms nothing (bpfread sleeps with
-    // its own msleep timeout instead).
-    if (timeout_ticks_ > 0 && timeout_state_ == TimeoutState::kIdle && sleeping_readers_ == 0 && !ReadyLocked()) {
-      timeout_state_ = TimeoutState::kWaiting;
-      timeout_deadline_ = now + std::chrono::milliseconds(timeout_ticks_);
-    }
+  } else if (attached_ && timeout_ticks_ > 0 && timeout_state_ == TimeoutState::kIdle && sleeping_readers_ == 0 &&
+             !ReadyLocked()) {
+    timeout_state_ = TimeoutState::kWaiting;
+    timeout_deadline_ = now + std::chrono::milliseconds(timeout_ticks_);
   }
   PublishReadinessLocked();
 }
 
-// Level-correct mirror of POLLIN on the eventfd: counter 1 while readable, 0 otherwise.
-// §4: an unattached descriptor always polls readable.
+// Level-correct mirror on the eventfd: counter 1 while readable, 0 otherwise. poll: bpfpoll
+// answers POLLIN for an unattached descriptor, bpf_ready() otherwise. kqueue: the knote is active.
 void Descriptor::PublishReadinessLocked() {
   if (closed_) return;
-  const bool readable = !attached_ || ReadyLocked();
+  const bool readable = readiness_ == Readiness::kKqueue ? knote_active_ : !attached_ || ReadyLocked();
   if (readable == event_signalled_) return;
   std::uint64_t value = 1;
   // Only the model reads or writes the counter, so it is exactly 1 when signalled and the

@@ -29,6 +29,10 @@ struct Buffer {
 
 class Descriptor final : public PacketSink {
  public:
+  // What the eventfd's readability stands for (README "Readiness"): bpfpoll() answered at
+  // any moment, or the state of an EVFILT_READ knote (bpfkqfilter, filt_bpfread).
+  enum class Readiness { kPoll, kKqueue };
+
   // `event_fd` is the fd user space holds; its readability mirrors what poll() on the
   // FreeBSD descriptor would report for POLLIN (§4 "poll / select").
   Descriptor(int event_fd, bool readable, bool write_only);
@@ -43,6 +47,10 @@ class Descriptor final : public PacketSink {
   // bpf_dtor(): detaches and stops the feed thread. Afterwards the descriptor never touches
   // the event fd or user memory again (§8.12).
   void Close();
+
+  // An epoll_ctl on the user's fd: ADD or MOD asking for EPOLLIN registers a reader on
+  // epoll instance `epfd` (kevent EV_ADD of EVFILT_READ), DEL or MOD without EPOLLIN removes it.
+  void Register(int epfd, bool reading);
 
   // PacketSink, called on the feed thread.
   void Tap(const std::uint8_t* packet, std::uint32_t buflen, std::uint32_t wirelen, bool outbound,
@@ -83,9 +91,14 @@ class Descriptor final : public PacketSink {
   bool CanFreeHoldBufferLocked() const;
   bool CanWriteStoreBufferLocked() const;
   void ReclaimHoldBufferLocked();
-  void ResetLocked();
+  // Both need `lock` to hold mutex_: they may sleep on hold_released_ like the kernel's
+  // mtx_sleep(&d->bd_hbuf_in_use, &d->bd_lock, ...).
+  void WaitHoldBufferLocked(std::unique_lock<std::mutex>& lock);
+  void ResetLocked(std::unique_lock<std::mutex>& lock);
+  int ReadableBytesLocked(std::unique_lock<std::mutex>& lock);
   bool ReadyLocked() const;
   void WakeupLocked();
+  bool FilterReadLocked();  // filt_bpfread: bpf_ready, arming the callout when not ready
   std::uint32_t HeaderLengthLocked() const;
   // §4 readiness and the read-timeout callout, evaluated as poll() would.
   void EvaluateLocked();
@@ -108,6 +121,9 @@ class Descriptor final : public PacketSink {
 
   bool closed_ = false;
   bool event_signalled_ = false;  // the event fd currently reads as readable
+  const Readiness readiness_;     // BPF_MODEL_READINESS, read at open
+  std::vector<int> registrations_;  // epoll instances watching the fd for EPOLLIN
+  bool knote_active_ = false;       // kKqueue: the knote is on its kqueue's active list
 
   // Buffers (§3, §4). Slots point into buffers_.
   unsigned buffer_mode_ = bsd::kBufModeBuffer;
@@ -118,6 +134,9 @@ class Descriptor final : public PacketSink {
   std::uint32_t store_len_ = 0;  // bd_slen
   std::uint32_t hold_len_ = 0;   // bd_hlen
   std::uint32_t buffer_size_;    // bd_bufsize
+  // bd_hbuf_in_use: bpfread is copying the hold buffer out with the lock dropped.
+  bool hold_in_use_ = false;
+  std::condition_variable hold_released_;  // wakeup(&d->bd_hbuf_in_use)
 
   // Attachment.
   bool attached_ = false;  // bd_bif != NULL

@@ -84,7 +84,10 @@ Feed::~Feed() {
 int Feed::Open() {
   stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (stop_fd_ < 0) return errno;
-  socket_ = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, htons(ETH_P_ALL));
+  // Protocol 0: the socket queues nothing until bind() names both the interface and ETH_P_ALL
+  // (packet(7)), so no frame of another interface is ever in its queue. A socket opened with
+  // ETH_P_ALL would receive every interface's frames until the bind.
+  socket_ = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (socket_ < 0) return errno;
   if (setsockopt(socket_, SOL_SOCKET, SO_RCVBUFFORCE, &kReceiveQueueBytes, sizeof kReceiveQueueBytes) != 0 &&
       setsockopt(socket_, SOL_SOCKET, SO_RCVBUF, &kReceiveQueueBytes, sizeof kReceiveQueueBytes) != 0) {

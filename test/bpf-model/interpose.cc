@@ -2,6 +2,7 @@
 // straight to libc. A bpf descriptor is a real eventfd whose readability mirrors what
 // poll() on the FreeBSD descriptor would report (docs/freebsd-kernel.md §4), so epoll/libuv work on it unchanged.
 #include <fcntl.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -225,6 +226,22 @@ ZBPF_EXPORT ssize_t read(int fd, void* buf, size_t len) {
 
 ZBPF_EXPORT int close(int fd) { return zbpf::model::CloseFd(fd); }
 
+// Registrations of a bpf fd with epoll stand for kevent(2) registrations of EVFILT_READ (what
+// libuv does on FreeBSD): the model evaluates the knote then (README "Readiness").
+ZBPF_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event* event) noexcept {
+  const int result = zbpf::model::libc::EpollCtl(epfd, op, fd, event);
+  if (result != 0 || !IsModelFd(fd)) return result;
+  const int saved_errno = errno;
+  zbpf::model::Descriptor* d = Acquire(fd);
+  if (d != nullptr) {
+    const bool reading = op != EPOLL_CTL_DEL && event != nullptr && (event->events & EPOLLIN) != 0;
+    d->Register(epfd, reading);
+    Release(d);
+  }
+  errno = saved_errno;
+  return result;
+}
+
 // _FORTIFY_SOURCE's read (used when the buffer size is known at compile time).
 ZBPF_EXPORT ssize_t __read_chk(int fd, void* buf, size_t len, size_t buflen) {
   if (len > buflen) {
@@ -238,7 +255,8 @@ ZBPF_EXPORT ssize_t __read_chk(int fd, void* buf, size_t len, size_t buflen) {
 }
 
 // libuv on Linux closes fds with syscall(SYS_close, fd) (uv__close_nocancel), which would
-// bypass close(): route that one syscall through the model, pass every other one on.
+// bypass close(): route that one syscall through the model; refuse io_uring_setup (below);
+// pass every other one on.
 ZBPF_EXPORT long syscall(long number, ...) noexcept {
   va_list args;
   va_start(args, number);
@@ -249,6 +267,15 @@ ZBPF_EXPORT long syscall(long number, ...) noexcept {
   if (number == SYS_close && IsModelFd(static_cast<int>(a[0]))) {
     zbpf::model::Trace("syscall(SYS_close, %ld)", a[0]);
     return zbpf::model::CloseFd(static_cast<int>(a[0]));
+  }
+  // libuv (1.45 and later) batches epoll_ctl ADD/MOD through an io_uring when it can set one
+  // up (with syscall(), glibc has no wrapper), and UV_USE_IO_URING=0 does not turn that off in
+  // every version. The model must see those registrations (README "Readiness"), so no
+  // io_uring can be set up in a process that runs under it: libuv then calls epoll_ctl.
+  if (number == SYS_io_uring_setup) {
+    zbpf::model::Trace("syscall(SYS_io_uring_setup): ENOSYS under the model");
+    errno = ENOSYS;
+    return -1;
   }
   return zbpf::model::libc::Syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
 }

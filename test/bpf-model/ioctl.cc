@@ -86,9 +86,9 @@ int Descriptor::Dispatch(unsigned long request, unsigned char* arg) {
   if (locked_ && !AllowedWhileLocked(request)) return EPERM;  // §3 Locked descriptors
 
   switch (request) {
-    case bsd::kFIONREAD: {  // §8.17: slen plus hlen when a hold buffer exists, acked or not
-      std::lock_guard<std::mutex> lock(mutex_);
-      As<int>(arg) = static_cast<int>(store_len_ + (hold_ != nullptr ? hold_len_ : 0));
+    case bsd::kFIONREAD: {  // _IOR('f', 127, int)
+      std::unique_lock<std::mutex> lock(mutex_);
+      As<int>(arg) = ReadableBytesLocked(lock);
       return 0;
     }
     case bsd::kBIOCGBLEN: {  // §3: bd_bufsize (stale default before SETZBUF)
@@ -103,8 +103,8 @@ int Descriptor::Dispatch(unsigned long request, unsigned char* arg) {
     case kBIOCSETWF:
       return SetFilter(request, As<bsd::Program>(arg));
     case bsd::kBIOCFLUSH: {
-      std::lock_guard<std::mutex> lock(mutex_);
-      ResetLocked();
+      std::unique_lock<std::mutex> lock(mutex_);
+      ResetLocked(lock);
       return 0;
     }
     case bsd::kBIOCPROMISC:
@@ -349,11 +349,11 @@ int Descriptor::SetInterface(const bsd::Ifreq& request) {
   if (error != 0) return error;  // ENXIO
   bool same_interface = false;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::unique_lock<std::mutex> lock(mutex_);
     if (store_ == nullptr) return EINVAL;  // ZBUF without registered buffers
     same_interface = attached_ && wanted.ifindex == interface_.ifindex;
     if (same_interface) {
-      ResetLocked();  // "Setting the same interface again runs only reset_d."
+      ResetLocked(lock);  // "Setting the same interface again runs only reset_d."
       return 0;
     }
   }
@@ -370,14 +370,18 @@ int Descriptor::SetInterface(const bsd::Ifreq& request) {
   }
   StopFeed();
   if (was_attached) promiscuous_ = false;
-  const bool writer_only = sysctl::OptimizeWriters() || writer_ != 0;  // §3, §8.15
+  // bpf.c: bpf_attachd(): op_w = V_bpf_optimize_writers || d->bd_writer, sampled at each
+  // attach; a writer-only descriptor goes on bif_wlist (bpf_mtap never sees it, so not even
+  // bs_recv counts) with bd_writer = 2. A read filter set before this finds bd_writer == 0 in
+  // bpf_check_upgrade and changes nothing, so it does not keep the descriptor off the list.
+  const bool writer_only = sysctl::OptimizeWriters() || writer_ != 0;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::unique_lock<std::mutex> lock(mutex_);
     attached_ = true;
     interface_ = wanted;
     on_writer_list_ = writer_only;
     if (writer_only) writer_ = 2;
-    ResetLocked();
+    ResetLocked(lock);
     WakeupLocked();
   }
   feed_ = std::move(feed);
@@ -385,7 +389,7 @@ int Descriptor::SetInterface(const bsd::Ifreq& request) {
   return 0;
 }
 
-// §3 filter rules and §8.15 bpf_check_upgrade.
+// §3 filter rules; bpf.c: bpf_setf().
 int Descriptor::SetFilter(unsigned long request, const bsd::Program& program) {
   const std::uint32_t flen = program.len;
   const long max = sysctl::MaxInsns();
@@ -395,7 +399,7 @@ int Descriptor::SetFilter(unsigned long request, const bsd::Program& program) {
     if (CopyIn(program.insns, code.data(), flen * sizeof(bsd::Insn)) != 0) return EINVAL;
     if (!ValidateFilter(code)) return EINVAL;
   }
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::unique_lock<std::mutex> lock(mutex_);
   if (request == kBIOCSETWF) {
     write_filter_ = std::move(code);
     return 0;
@@ -403,9 +407,12 @@ int Descriptor::SetFilter(unsigned long request, const bsd::Program& program) {
   const bool snaplen_only = request == bsd::kBIOCSETF && flen == 1 && code[0].code == 0x06;  // BPF_RET|BPF_K
   const bool empty = code.empty();
   read_filter_ = std::move(code);
-  if (request == bsd::kBIOCSETF) ResetLocked();  // §8.16: SETF flushes; SETFNR does not
-  // bpf_check_upgrade: an empty program never upgrades; pcap's lone "ret #k" snaplen filter
-  // set with BIOCSETF needs a second BIOCSETF; anything else upgrades at once.
+  if (request == bsd::kBIOCSETF) ResetLocked(lock);  // §8.16: SETF flushes; SETFNR does not
+  // bpf.c: bpf_setf() -> bpf_check_upgrade(), for BIOCSETF and BIOCSETFNR (BIOCSETWF returned
+  // above): nothing while bd_writer == 0 or for an empty program (fcode == NULL); pcap's lone
+  // "ret #k" set with BIOCSETF only decrements bd_writer, upgrading when it reaches 0; any
+  // other program upgrades at once. An upgrade sets bd_writer = 0 and, when attached, moves
+  // the descriptor from bif_wlist to bif_dlist; unattached, it only marks it a reader.
   bool upgrade = false;
   if (writer_ != 0 && !empty) upgrade = !snaplen_only || --writer_ == 0;
   if (upgrade) {

@@ -6,11 +6,13 @@
 // --send CMD     command prefix that sends frames *to* the capture interface (from the peer);
 //                the probe appends "COUNT FIRSTSEQ FRAMESIZE 0"
 // --send-out CMD same, sending *out of* the capture interface (outbound frames)
-// Scenarios: errors, setbufmode, rotation, filter, direction, loopback, buffered, timeout, detach,
+// Scenarios: errors, setbufmode, rotation, fionread, kqueue, kqueue_detach, isolation, filter,
+// writers_order, direction, loopback, buffered, timeout, detach,
 // promisc, unmap, writers, timestamps, stress.
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -33,6 +35,7 @@ namespace bsd = zbpf::freebsd;
 constexpr std::size_t kPage = 4096;
 constexpr unsigned long kBIOCGRTIMEOUT = bsd::Ioc(bsd::kIocOut, 'B', 110, sizeof(bsd::Timeval));
 constexpr unsigned long kBIOCLOCK = bsd::Ioc(bsd::kIocVoid, 'B', 122, 0);
+constexpr unsigned long kBIOCSETWF = bsd::Ioc(bsd::kIocIn, 'B', 123, sizeof(bsd::Program));
 constexpr unsigned long kBIOCUNKNOWN = bsd::Ioc(bsd::kIocVoid, 'B', 200, 0);
 constexpr unsigned long kFIONBIO = bsd::Ioc(bsd::kIocIn, 'f', 126, sizeof(int));
 
@@ -636,6 +639,247 @@ void ScenarioRotation() {
   Fact("closed", 1);
 }
 
+int ReadableBytes(int fd) {
+  int n = -1;
+  if (Ioctl(fd, bsd::kFIONREAD, &n) != 0) Die("FIONREAD");
+  return n;
+}
+
+// bpf.c: bpfioctl() FIONREAD = bd_slen, plus bd_hlen while a hold buffer exists. 64-byte frames
+// make 90-byte records (hdrlen 26) padded to 96, so n records hold 96 * (n - 1) + 90 bytes.
+void ScenarioFionread() {
+  Zbufs z = MapZbufs(2 * kPage);
+  int fd = OpenZbufCapture(z);
+  Fact("zbuf.unattached", ReadableBytes(fd));
+  if (SetIf(fd, g_if) != 0) Die("SETIF");
+  unsigned sent = 0;
+  auto send = [&](int target, unsigned count) {
+    Send(g_send, count, sent);
+    sent += count;
+    WaitRecv(target, sent);
+  };
+  Fact("zbuf.empty", ReadableBytes(fd));
+  send(fd, 3);
+  Fact("zbuf.store_only", ReadableBytes(fd));
+  Rotate(fd);  // A (3 records) becomes the hold buffer
+  Fact("zbuf.hold_only", ReadableBytes(fd));
+  send(fd, 2);
+  Fact("zbuf.hold_and_store", ReadableBytes(fd));
+  Ack(z.a);  // acknowledged, but only the next packet (catchpacket) reclaims it
+  SleepMs(5);
+  Fact("zbuf.acked_unreclaimed", ReadableBytes(fd));
+  send(fd, 1);  // reclaims A; the store (B) now holds 3 records
+  Fact("zbuf.reclaimed", ReadableBytes(fd));
+  CloseFd(fd);
+  UnmapZbufs(z);
+
+  // Buffer mode, 4096-byte buffers: 42 records fit, the 43rd rotates.
+  fd = OpenBpf();
+  unsigned size = 4096;
+  if (Ioctl(fd, bsd::kBIOCSBLEN, &size) != 0) Die("BIOCSBLEN");
+  Fact("buffer.unattached", ReadableBytes(fd));
+  if (SetIf(fd, g_if) != 0) Die("SETIF");
+  sent = 0;
+  Fact("buffer.empty", ReadableBytes(fd));
+  send(fd, 3);
+  Fact("buffer.store_only", ReadableBytes(fd));
+  send(fd, 40);  // 43 records: 42 in the hold buffer, 1 in the store
+  Fact("buffer.hold_and_store", ReadableBytes(fd));
+  std::vector<unsigned char> buf(size);
+  Fact("buffer.read", read(fd, buf.data(), buf.size()));
+  Fact("buffer.after_read", ReadableBytes(fd));
+  CloseFd(fd);
+}
+
+// ---------------------------------------------------------------------------------------
+// kqueue-like readiness (run with BPF_MODEL_READINESS=kqueue): epoll registrations of the fd
+// stand for kevent EV_ADD / EV_DELETE of EVFILT_READ.
+
+struct Watch {
+  int ep = -1;
+  int fd = -1;
+  explicit Watch(int watched) : ep(epoll_create1(EPOLL_CLOEXEC)), fd(watched) {
+    if (ep < 0) Die("epoll_create1");
+    Add();
+  }
+  ~Watch() { close(ep); }
+  void Add() {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0) Die("EPOLL_CTL_ADD");
+  }
+  void Remove() {
+    if (epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr) != 0) Die("EPOLL_CTL_DEL");
+  }
+  // What libuv's uv_poll_stop + uv_poll_start does on Linux: DEL, then ADD again.
+  void Reregister() {
+    Remove();
+    Add();
+  }
+  bool Ready(int timeout_ms) {
+    epoll_event ev{};
+    const int n = epoll_wait(ep, &ev, 1, timeout_ms);
+    if (n < 0) Die("epoll_wait");
+    return n == 1;
+  }
+};
+
+void ScenarioKqueue() {
+  unsigned sent = 0;
+  auto send = [&](int fd, unsigned count) {
+    const unsigned before = Stats(fd).recv;
+    Send(g_send, count, sent);
+    sent += count;
+    WaitRecv(fd, before + count);
+  };
+  {
+    // filt_bpfread answers bpf_ready(), which an unattached descriptor is not (bpfpoll differs).
+    Zbufs z = MapZbufs(2 * kPage);
+    int fd = OpenZbufCapture(z);
+    Watch w(fd);
+    Fact("unattached.ready", w.Ready(20));
+    CloseFd(fd);
+    UnmapZbufs(z);
+  }
+  {
+    Zbufs z = MapZbufs(2 * kPage);
+    int fd = OpenZbufCapture(z);
+    if (SetIf(fd, g_if) != 0) Die("SETIF");
+    Watch w(fd);
+    Fact("attached_empty.ready", w.Ready(20));
+    send(fd, 3);
+    Fact("store_only.ready", w.Ready(20));
+    Fact("rotzbuf.buflen", static_cast<long long>(Rotate(fd).buflen));  // bpf_ready() now, but no KNOTE
+    Fact("rotzbuf.ready", w.Ready(50));
+    Fact("rotzbuf.poll_readable", Readable(fd, 0));  // the eventfd mirrors the knote for poll(2) too
+    w.Reregister();  // kqueue_register evaluates the filter
+    Fact("reregistered.ready", w.Ready(20));
+    Fact("reregistered.still_ready", w.Ready(20));  // level-triggered: stays while ready
+    Ack(z.a);  // not ready any more: the next scan drops the knote
+    bool dropped = false;
+    for (int i = 0; i < 500 && !dropped; ++i) {
+      dropped = !w.Ready(0);
+      SleepMs(1);
+    }
+    Fact("acked.dropped", dropped);
+    CloseFd(fd);
+    UnmapZbufs(z);
+  }
+  {
+    // catchpacket's wakeup for a full store buffer (85 records fit in 2 pages).
+    Zbufs z = MapZbufs(2 * kPage);
+    int fd = OpenZbufCapture(z);
+    if (SetIf(fd, g_if) != 0) Die("SETIF");
+    Watch w(fd);
+    send(fd, 85);
+    Fact("full_store.ready", w.Ready(20));
+    send(fd, 1);
+    Fact("buffer_full_rotation.ready", w.Ready(200));
+    CloseFd(fd);
+    UnmapZbufs(z);
+  }
+  {
+    Zbufs z = MapZbufs(2 * kPage);
+    int fd = OpenZbufCapture(z);
+    if (IoctlU(fd, bsd::kBIOCIMMEDIATE, 1) != 0) Die("BIOCIMMEDIATE");
+    if (SetIf(fd, g_if) != 0) Die("SETIF");
+    Watch w(fd);
+    Fact("immediate_empty.ready", w.Ready(20));
+    send(fd, 1);
+    Fact("immediate_packet.ready", w.Ready(200));
+    CloseFd(fd);
+    UnmapZbufs(z);
+  }
+  {
+    // Read timeout: registration finds nothing ready and arms the callout (filt_bpfread).
+    Zbufs z = MapZbufs(2 * kPage);
+    int fd = OpenZbufCapture(z);
+    bsd::Timeval tv{0, 50000};
+    if (Ioctl(fd, bsd::kBIOCSRTIMEOUT, &tv) != 0) Die("BIOCSRTIMEOUT");
+    if (SetIf(fd, g_if) != 0) Die("SETIF");
+    Watch w(fd);
+    w.Reregister();  // the ioctls above left the callout idle; registration arms it
+    send(fd, 1);     // WaitRecv's BIOCGSTATS cancels the callout again: nothing re-arms it
+    Fact("ioctl_cancelled_callout.ready", w.Ready(200));
+    w.Reregister();  // arms it once more; nothing is ready yet
+    Fact("callout_armed.ready", w.Ready(0));
+    Fact("timed_out_with_data.ready", w.Ready(1000));  // bpf_timed_out: slen != 0, bpf_wakeup
+    w.Remove();
+    Rotate(fd);   // hands the record over; any ioctl also returns the state to BPF_IDLE
+    Ack(z.a);
+    w.Add();       // not ready: arms the callout; it expires with an empty store, no wakeup
+    SleepMs(120);
+    Fact("timed_out_empty.ready", w.Ready(0));
+    Send(g_send, 1, sent++);  // catchpacket in TIMED_OUT: a wakeup (no ioctl in between)
+    Fact("timed_out_packet.ready", w.Ready(1000));
+    CloseFd(fd);
+    UnmapZbufs(z);
+  }
+  Fact("sent", sent);
+}
+
+// Interface departure under kqueue readiness: bpfdetach's bpf_wakeup runs filt_bpfread, which
+// answers bpf_ready() without EV_EOF. --if names an interface the probe deletes.
+void ScenarioKqueueDetach() {
+  Zbufs z = MapZbufs(2 * kPage);
+  int fd = OpenZbufCapture(z);
+  if (SetIf(fd, g_if) != 0) Die("SETIF");
+  Watch w(fd);
+  std::string cmd = "env -u LD_PRELOAD ip link del " + g_if;
+  if (std::system(cmd.c_str()) != 0) Die("ip link del");
+  SleepMs(50);
+  Fact("departed_empty.ready", w.Ready(300));
+  bsd::Ifreq ifr{};
+  Fact("departed.getif", ErrName(Ioctl(fd, bsd::kBIOCGETIF, &ifr)));
+  w.Reregister();
+  Fact("departed_reregistered.ready", w.Ready(50));
+  CloseFd(fd);
+  UnmapZbufs(z);
+}
+
+// The feed sees only the attached interface: run while other interfaces carry traffic (frames
+// numbered from 0x40000000). Attaches and detaches many times, each time counting what
+// arrived on the quiet interface; the last attachment also receives 10 frames of its own.
+void ScenarioIsolation() {
+  const unsigned kCycles = 40, kOwn = 10, kOwnBase = 1000;
+  unsigned long long recv_quiet = 0, foreign = 0, own = 0, unknown = 0, recv_last = 0;
+  for (unsigned cycle = 0; cycle < kCycles; ++cycle) {
+    const bool last = cycle + 1 == kCycles;
+    Zbufs z = MapZbufs(16 * kPage);
+    int fd = OpenZbufCapture(z);
+    if (SetIf(fd, g_if) != 0) Die("SETIF");
+    if (last) {
+      Send(g_send, kOwn, kOwnBase);
+      WaitRecv(fd, kOwn);
+      SleepMs(20);
+    } else {
+      SleepMs(3);
+    }
+    const unsigned recv = Stats(fd).recv;
+    (last ? recv_last : recv_quiet) += recv;
+    Rotate(fd);
+    const unsigned char* data = z.a + bsd::kZbufHeaderSize;
+    const unsigned len = KernelLen(z.a);
+    for (unsigned off = 0; off + 26 <= len;) {
+      bsd::ExtendedHeader h;
+      std::memcpy(&h, data + off, 26);
+      const long seq = FrameSeq(data + off + h.hdrlen, h.caplen);
+      if (seq >= 0x40000000L) ++foreign;
+      else if (seq >= kOwnBase && seq < kOwnBase + kOwn) ++own;
+      else ++unknown;
+      off = (off + h.hdrlen + h.caplen + 7) & ~7u;
+    }
+    CloseFd(fd);
+    UnmapZbufs(z);
+  }
+  Fact("isolation.cycles", kCycles);
+  Fact("isolation.recv_quiet", static_cast<long long>(recv_quiet));
+  Fact("isolation.recv_last", static_cast<long long>(recv_last));
+  Fact("isolation.foreign", static_cast<long long>(foreign));
+  Fact("isolation.own", static_cast<long long>(own));
+  Fact("isolation.unknown", static_cast<long long>(unknown));
+}
+
 // Filter accept/reject, snaplen from RET, bs_recv before the filter, SETF vs SETFNR.
 void ScenarioFilter() {
   Zbufs z = MapZbufs(2 * kPage);
@@ -1003,6 +1247,72 @@ void ScenarioWriters() {
   UnmapZbufs(z);
 }
 
+// bpf.c: bpf_attachd() puts a descriptor on the writer-only list when net.bpf.optimize_writers
+// is set or bd_writer != 0 (bpfopen sets 2 without FREAD), and resets bd_writer to 2 there;
+// bpf_setf() -> bpf_check_upgrade() lifts it off with a non-empty BIOCSETF/BIOCSETFNR program
+// (a lone "ret #k" via BIOCSETF only on its second time). A filter set before the attach finds
+// bd_writer == 0 and does nothing, so the attach still lands on the writer-only list.
+void ScenarioWritersOrder() {
+  const char* saved = getenv("BPF_MODEL_SYSCTLS");
+  const std::string sysctls = saved != nullptr ? saved : "";
+  auto with_optimize = [&](bool on) {
+    const std::string setting = on ? " net.bpf.optimize_writers=1" : " net.bpf.optimize_writers=0";
+    setenv("BPF_MODEL_SYSCTLS", (sysctls + setting).c_str(), 1);
+  };
+  unsigned seq = 0;
+  auto recv_after_send = [&](int fd) {
+    const unsigned before = Stats(fd).recv;
+    Send(g_send, 3, seq);
+    seq += 3;
+    SleepMs(30);
+    return Stats(fd).recv - before;
+  };
+  auto whole = Program({{kLdLen, 0, 0, 0}, {kRetA, 0, 0, 0}});
+  auto snap = Program({{kRetK, 0, 0, 0xffffffff}});
+  std::vector<bsd::Insn> none;
+  struct Case {
+    const char* name;
+    bool optimize;
+    int open_flags;
+    unsigned long before_request;  // 0: no filter before BIOCSETIF
+    std::vector<bsd::Insn>* before;
+    unsigned long after_request;   // 0: no filter after
+    std::vector<bsd::Insn>* after;
+  };
+  const Case cases[] = {
+      {"setfnr_before", true, O_RDWR, bsd::kBIOCSETFNR, &whole, 0, nullptr},
+      {"setf_before", true, O_RDWR, bsd::kBIOCSETF, &whole, 0, nullptr},
+      {"setfnr_before_then_setfnr_after", true, O_RDWR, bsd::kBIOCSETFNR, &whole, bsd::kBIOCSETFNR, &whole},
+      {"setf_after", true, O_RDWR, 0, nullptr, bsd::kBIOCSETF, &whole},
+      {"setfnr_snap_after", true, O_RDWR, 0, nullptr, bsd::kBIOCSETFNR, &snap},
+      {"setf_snap_after", true, O_RDWR, 0, nullptr, bsd::kBIOCSETF, &snap},
+      {"setfnr_empty_after", true, O_RDWR, 0, nullptr, bsd::kBIOCSETFNR, &none},
+      {"setwf_after", true, O_RDWR, 0, nullptr, kBIOCSETWF, &whole},
+      {"off_setfnr_before", false, O_RDWR, bsd::kBIOCSETFNR, &whole, 0, nullptr},
+      {"off_no_filter", false, O_RDWR, 0, nullptr, 0, nullptr},
+      {"off_wronly", false, O_WRONLY, 0, nullptr, 0, nullptr},
+      {"off_wronly_setf_before", false, O_WRONLY, bsd::kBIOCSETF, &whole, 0, nullptr},
+      {"off_wronly_setf_after", false, O_WRONLY, 0, nullptr, bsd::kBIOCSETF, &whole},
+  };
+  for (const Case& c : cases) {
+    with_optimize(c.optimize);
+    int fd = open("/dev/bpf", c.open_flags | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) Die("open /dev/bpf");
+    unsigned size = 8192;
+    if (Ioctl(fd, bsd::kBIOCSBLEN, &size) != 0) Die("BIOCSBLEN");
+    const std::string prefix = std::string("w.") + c.name;
+    if (c.before_request != 0) Fact(prefix + ".before_err", ErrName(SetFilter(fd, c.before_request, *c.before)));
+    if (SetIf(fd, g_if) != 0) Die("SETIF");
+    Fact(prefix + ".attached", recv_after_send(fd));
+    if (c.after_request != 0) {
+      Fact(prefix + ".after_err", ErrName(SetFilter(fd, c.after_request, *c.after)));
+      Fact(prefix + ".after", recv_after_send(fd));
+    }
+    CloseFd(fd);
+  }
+  setenv("BPF_MODEL_SYSCTLS", sysctls.c_str(), 1);
+}
+
 // A §9 consumer (check next, parse, ack, flip; ROTZBUF on timeout) racing a flood of frames
 // while another thread issues ioctls: every packet is delivered once, in order, or counted.
 void ScenarioStress() {
@@ -1110,6 +1420,10 @@ int main(int argc, char** argv) {
   if (scenario == "errors") ScenarioErrors();
   else if (scenario == "setbufmode") ScenarioSetBufMode();
   else if (scenario == "rotation") ScenarioRotation();
+  else if (scenario == "fionread") ScenarioFionread();
+  else if (scenario == "kqueue") ScenarioKqueue();
+  else if (scenario == "kqueue_detach") ScenarioKqueueDetach();
+  else if (scenario == "isolation") ScenarioIsolation();
   else if (scenario == "filter") ScenarioFilter();
   else if (scenario == "direction") ScenarioDirection();
   else if (scenario == "loopback") ScenarioLoopback();
@@ -1119,6 +1433,7 @@ int main(int argc, char** argv) {
   else if (scenario == "promisc") ScenarioPromisc();
   else if (scenario == "unmap") ScenarioUnmap();
   else if (scenario == "writers") ScenarioWriters();
+  else if (scenario == "writers_order") ScenarioWritersOrder();
   else if (scenario == "timestamps") ScenarioTimestamps();
   else if (scenario == "stress") ScenarioStress();
   else {

@@ -30,6 +30,8 @@ ssize_t Descriptor::Read(void* buf, std::size_t len, int* error) {
   if (buffer_mode_ != bsd::kBufModeBuffer) return fail(EOPNOTSUPP);
   const bool timed_out = timeout_state_ == TimeoutState::kTimedOut;
   timeout_state_ = TimeoutState::kIdle;  // callout_stop, state = BPF_IDLE
+  WaitHoldBufferLocked(lock);            // another read is copying the hold buffer out
+  if (closed_) return fail(EBADF);
 
   while (hold_ == nullptr) {
     // Data in the store buffer is returned at once in immediate mode, with O_NONBLOCK, or
@@ -60,12 +62,19 @@ ssize_t Descriptor::Read(void* buf, std::size_t len, int* error) {
       break;
     }
   }
-  // Copy the hold buffer out and move it to the free slot (hlen bytes are returned).
+  // Copy the hold buffer out with the lock dropped (bd_hbuf_in_use = 1 meanwhile), then move
+  // it to the free slot; hlen bytes are returned.
+  hold_in_use_ = true;
   const std::uint32_t n = hold_len_;
-  const int copy_error = CopyOut(hold_->records, buf, n);
+  Buffer* const held = hold_;
+  lock.unlock();
+  const int copy_error = CopyOut(held->records, buf, n);
+  lock.lock();
   free_ = hold_;
   hold_ = nullptr;
   hold_len_ = 0;
+  hold_in_use_ = false;
+  hold_released_.notify_all();
   if (copy_error != 0) return fail(copy_error);
   EvaluateLocked();
   return static_cast<ssize_t>(n);

@@ -55,6 +55,7 @@ std::atomic<void*> read_slot{nullptr};
 std::atomic<void*> ioctl_slot{nullptr};
 std::atomic<void*> close_slot{nullptr};
 std::atomic<void*> syscall_slot{nullptr};
+std::atomic<void*> epoll_ctl_slot{nullptr};
 
 }  // namespace
 
@@ -81,6 +82,11 @@ int Ioctl(int fd, unsigned long request, void* arg) {
 int Close(int fd) {
   using Fn = int (*)(int);
   return Resolve<Fn>(close_slot, "close")(fd);
+}
+
+int EpollCtl(int epfd, int op, int fd, void* event) {
+  using Fn = int (*)(int, int, int, void*);
+  return Resolve<Fn>(epoll_ctl_slot, "epoll_ctl")(epfd, op, fd, event);
 }
 
 long Syscall(long number, long a0, long a1, long a2, long a3, long a4, long a5) {

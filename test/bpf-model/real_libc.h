@@ -11,6 +11,7 @@ int OpenAt(int dirfd, const char* path, int flags, mode_t mode);
 ssize_t Read(int fd, void* buf, size_t len);
 int Ioctl(int fd, unsigned long request, void* arg);
 int Close(int fd);
+int EpollCtl(int epfd, int op, int fd, void* event);
 long Syscall(long number, long a0, long a1, long a2, long a3, long a4, long a5);
 
 }  // namespace zbpf::model::libc
