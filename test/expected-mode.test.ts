@@ -7,24 +7,16 @@
 //   buffered: net.bpf.zerocopy_enable=0, mode 'zerocopy' fails with the error that names the
 //             sysctl, and mode 'auto' falls back to buffered mode and still captures.
 // On Linux the same checks run against the /dev/bpf model with both sysctl settings.
-import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { openCapture, ZbpfError, type Capture } from '../lib/index';
 import { capturesDatagram as capturesMarkedDatagram } from './fixtures/loopback-datagram';
-import { bpfAvailable } from './helpers/capture';
+import { bpfAvailable, zerocopySysctl } from './helpers/capture';
 
 type Mode = 'zerocopy' | 'buffered';
 
 const onFreeBSD = process.platform === 'freebsd';
 const loopback = onFreeBSD ? 'lo0' : 'lo';
 const fromEnv = process.env.ZBPF_EXPECT_MODE;
-
-function zerocopySysctl(): string {
-  if (onFreeBSD) return execFileSync('sysctl', ['-n', 'net.bpf.zerocopy_enable'], { encoding: 'utf8' }).trim();
-  const settings = (process.env.BPF_MODEL_SYSCTLS ?? '').split(/[\s,]+/);
-  const last = settings.filter((s) => s.startsWith('net.bpf.zerocopy_enable=')).at(-1);
-  return last?.split('=')[1] ?? '0';
-}
 
 /** On the model, runs fn with net.bpf.zerocopy_enable set as the mode needs; on FreeBSD the job set it. */
 function withKernelSetFor<T>(mode: Mode, fn: () => Promise<T>): Promise<T> {

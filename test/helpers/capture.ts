@@ -7,6 +7,16 @@ import { openCapture, ZbpfError, type Batch, type Capture, type CaptureOptions, 
 import { frameSeq, sendFrames } from './traffic';
 import type { VethPair } from './netns';
 
+/** net.bpf.zerocopy_enable as the kernel (FreeBSD) or the model (its BPF_MODEL_SYSCTLS, last value wins) has it. */
+export function zerocopySysctl(): string {
+  if (process.platform === 'freebsd') {
+    return execFileSync('sysctl', ['-n', 'net.bpf.zerocopy_enable'], { encoding: 'utf8' }).trim();
+  }
+  const settings = (process.env.BPF_MODEL_SYSCTLS ?? '').split(/[\s,]+/);
+  const last = settings.filter((s) => s.startsWith('net.bpf.zerocopy_enable=')).at(-1);
+  return last?.split('=')[1] ?? '0';
+}
+
 /** True where /dev/bpf exists: FreeBSD, or Linux under scripts/with-bpf-model. */
 export function bpfAvailable(): boolean {
   return process.platform === 'freebsd' || (process.env.LD_PRELOAD ?? '').includes('libbpfmodel');
